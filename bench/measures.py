@@ -1,0 +1,94 @@
+"""Benchmark: `unit_measures` against a per-unit, per-class loop and against the floor.
+
+Data: generated post-ReLU-like activations (default 50,000 images x 256 units, 100
+classes, about 60% exact zeros). Three timings, run side by side in one process:
+
+- ours:     `compendium.measures.unit_measures` on the whole block;
+- loop:     the straightforward way (as the authors' code works): for each unit, for each
+            class, the class's measures from scratch (its own sort for the ROC/PR curve,
+            boolean masks for means and extremes). Slow, so timed on `--loop-units` units
+            and scaled per unit;
+- floor:    one `numpy.argsort` per unit of the same block, the least any exact method
+            must do.
+
+Prints seconds per unit for each and the two ratios the foundation issue asks for.
+Run: `.venv/bin/python bench/measures.py` (or `make bench`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from compendium.measures import unit_measures
+
+
+def generate(n_images: int, n_units: int, n_classes: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(n_classes), n_images // n_classes)
+    shift = rng.normal(0, 0.3, (n_classes, n_units)).astype(np.float32)
+    x = rng.normal(-0.25, 1, (labels.size, n_units)).astype(np.float32) + shift[labels]
+    return np.maximum(x, 0), labels
+
+
+def loop_measures(x: np.ndarray, labels: np.ndarray) -> list[dict]:
+    """Per unit, per class, everything from scratch: the straightforward baseline."""
+    classes = np.unique(labels)
+    rows = []
+    for u in range(x.shape[1]):
+        xu = x[:, u]
+        order = np.argsort(-xu, kind="stable")
+        top100 = labels[order[:100]]
+        row = {"precision_100": np.bincount(top100).max() / 100, "max_informedness": -1.0}
+        for c in classes:
+            is_c = labels == c
+            members, others = xu[is_c], xu[~is_c]
+            row.setdefault("gaps", []).append(members.min() - others.max())
+            mu_c, mu_rest = members.mean(), others.mean()
+            row.setdefault("ccmas", []).append((mu_c - mu_rest) / (mu_c + mu_rest))
+            by_value = np.argsort(-xu, kind="stable")  # this class's own ROC sort
+            values, hits = xu[by_value], is_c[by_value]
+            ends = np.r_[values[1:] != values[:-1], True]
+            tp = np.cumsum(hits)[ends]
+            fp = np.cumsum(~hits)[ends]
+            j = tp / is_c.sum() - fp / (~is_c).sum()
+            row["max_informedness"] = max(row["max_informedness"], j.max())
+        rows.append(row)
+    return rows
+
+
+def argsort_floor(x: np.ndarray) -> None:
+    for u in range(x.shape[1]):
+        np.argsort(x[:, u])
+
+
+def seconds(fn, *args) -> float:
+    start = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=50_000)
+    parser.add_argument("--units", type=int, default=256)
+    parser.add_argument("--classes", type=int, default=100)
+    parser.add_argument("--loop-units", type=int, default=8)
+    args = parser.parse_args()
+
+    x, labels = generate(args.images, args.units, args.classes)
+    print(f"data: {x.shape[0]} images x {x.shape[1]} units, {args.classes} classes, "
+          f"{np.mean(x == 0):.0%} exact zeros, {x.dtype}")
+    unit_measures(x[:, :8], labels)  # warm-up
+    ours = seconds(unit_measures, x, labels) / args.units
+    floor = seconds(argsort_floor, x) / args.units
+    loop = seconds(loop_measures, x[:, : args.loop_units], labels) / args.loop_units
+    print(f"seconds per unit: ours {ours:.5f}, loop {loop:.5f}, argsort floor {floor:.5f}")
+    print(f"loop / ours = {loop / ours:.1f}x faster (aim: >= 100x)")
+    print(f"ours / floor = {ours / floor:.2f}x the floor (aim: <= 3x)")
+
+
+if __name__ == "__main__":
+    main()
