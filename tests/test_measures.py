@@ -11,14 +11,15 @@ import pandas as pd
 import pytest
 from sklearn.metrics import precision_recall_curve, roc_curve
 
-from compendium.measures import COLUMNS, MeasureInputError, measure_columns, unit_measures
+from compendium.measures import (
+    CLASS_COLUMNS,
+    COLUMNS,
+    MeasureInputError,
+    measure_columns,
+    present_class_measures,
+    unit_measures,
+)
 from compendium.synthetic import figure_a2_cases, worked_example
-
-CLASS_COLUMNS = [
-    "top_class", "localist_class", "precision_60_class", "precision_100_class",
-    "ccmas_class", "ccmas_2_class", "mi_class",
-]  # fmt: skip
-
 
 def test_worked_example_of_the_spec():
     x, labels, _ = worked_example()
@@ -208,6 +209,15 @@ def test_blocks_and_hdf5_give_the_same_table(tmp_path):
         from_file = unit_measures(f["x"], labels, block_size=16)
     for block in (1, 7, None):
         pd.testing.assert_frame_equal(unit_measures(x, labels, block_size=block), from_file)
+
+
+def test_absent_classes_keep_their_numbers():
+    x, labels = continuous(np.random.default_rng(12))
+    sparse_labels = np.array([3, 10, 11, 40, 99])[labels]
+    dense, sparse = unit_measures(x, labels), present_class_measures(x, sparse_labels)
+    for column in CLASS_COLUMNS:
+        np.testing.assert_array_equal(np.array([3, 10, 11, 40, 99])[dense[column]], sparse[column])
+    pd.testing.assert_series_equal(dense.max_informedness, sparse.max_informedness)
 
 
 def test_unit_offset_numbers_the_index():

@@ -62,6 +62,12 @@ def measure_columns(top: Sequence[int] = (60, 100)) -> list[str]:
 
 COLUMNS = measure_columns()
 
+#: Columns that hold a class number (the rest hold values).
+CLASS_COLUMNS = [
+    "top_class", "localist_class", "precision_60_class", "precision_100_class",
+    "ccmas_class", "ccmas_2_class", "mi_class",
+]  # fmt: skip
+
 
 def unit_measures(
     activations: Any,
@@ -116,6 +122,18 @@ def unit_measures(
     table.index = pd.RangeIndex(unit_offset, unit_offset + n_units, name="unit")
     log.debug("measured %d units x %d images, %d classes", n_units, n_images, classes.n)
     return table[measure_columns(top)]
+
+
+def present_class_measures(activations: Any, labels: Any, **options: Any) -> pd.DataFrame:
+    """`unit_measures` over the classes that have images, for label sets where some
+    classes are absent (e.g. a subset of ImageNet): classes are renumbered densely for the
+    computation and the class columns are given back in the original numbering."""
+    present, dense = np.unique(np.asarray(labels), return_inverse=True)
+    table = unit_measures(activations, dense.astype(np.intp), len(present), **options)
+    for column in table.columns:
+        if column.endswith("_class"):
+            table[column] = present[table[column].to_numpy()]
+    return table
 
 
 def _column(values: np.ndarray) -> np.ndarray:
