@@ -14,8 +14,6 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-import pandas as pd
-
 log = logging.getLogger("compendium")
 
 #: Exceptions that mean "the input is wrong", reported as one line.
@@ -82,54 +80,57 @@ def unit_range(text: str) -> slice:
 
 
 def run_measures(args: argparse.Namespace) -> None:
-    from compendium.measures import present_class_measures
-    from compendium.store import open_activations
     from compendium.files import write_table
+    from compendium.tables import measure_layers
 
-    with open_activations(args.input) as source:
-        layers = [args.layer] if args.layer else source.layers
-        tables = []
-        for layer in layers:
-            acts = source.activations(layer, args.summary)
-            units = _checked_units(args.units, int(acts.shape[1]), layer)
-            log.info("reading %s layer %s units %d:%d (%d images)", args.input, layer,
-                     units.start, units.stop, acts.shape[0])
-            table = present_class_measures(
-                _UnitSlice(acts, units), source.labels, unit_offset=units.start
-            )
-            tables.append(table.reset_index().assign(layer=layer))
-    table = pd.concat(tables, ignore_index=True)
-    table = table[["layer", "unit", *[c for c in table if c not in ("layer", "unit")]]]
+    layers = [args.layer] if args.layer else None
+    table = measure_layers(args.input, layers, args.units, args.summary)
     write_table(table, args.out, index=False)
     log.info("wrote %s (%d units)", args.out, len(table))
 
 
-def _checked_units(units: slice | None, n_units: int, layer: str) -> slice:
-    if units is None:
-        return slice(0, n_units)
-    start = 0 if units.start is None else units.start
-    stop = n_units if units.stop is None else units.stop
-    if not 0 <= start < stop <= n_units:
-        raise ValueError(
-            f"--units {start}:{stop} is outside layer {layer!r}, which has units "
-            f"0:{n_units}: give START < STOP <= {n_units}"
-        )
-    return slice(start, stop)
+# --- book, notebooks -------------------------------------------------------------------------
 
 
-class _UnitSlice:
-    """A range of units of a lazily read layer, read in blocks like the layer itself."""
+def add_book(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "book",
+        help="build the HTML book for a profile (into book/_build/html)",
+        description="Run the pre-notebook steps, execute every notebook with the profile's "
+        "parameters, and build the book with Jupyter Book, warnings as errors.",
+    )
+    p.add_argument("--profile", default="default", help="profile (notebooks/params/NAME.yml)")
+    p.set_defaults(func=run_book)
 
-    def __init__(self, acts, units: slice) -> None:
-        self._acts, self._start = acts, units.start
-        self.shape = (acts.shape[0], units.stop - units.start)
 
-    def __getitem__(self, key: tuple[slice, slice]):
-        rows, cols = key
-        return self._acts[rows, self._start + cols.start : self._start + cols.stop]
+def run_book(args: argparse.Namespace) -> None:
+    from compendium.pipeline import build_book
+
+    html = build_book(args.profile)
+    print(f"book written to {html / 'index.html'}")
 
 
-SUBCOMMANDS = [add_measures]
+def add_notebooks(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "notebooks",
+        help="execute the notebooks for a profile (into book/generated)",
+        description="Execute the jupytext notebooks of notebooks/ with the profile's "
+        "parameters into book/generated/NAME.ipynb, without building the book.",
+    )
+    p.add_argument("--profile", default="default", help="profile (notebooks/params/NAME.yml)")
+    p.add_argument("--only", action="append", metavar="NAME",
+                   help="execute only this notebook (file stem; may be repeated)")
+    p.set_defaults(func=run_notebooks)
+
+
+def run_notebooks(args: argparse.Namespace) -> None:
+    from compendium.pipeline import execute_notebooks
+
+    for path in execute_notebooks(args.profile, names=args.only):
+        print(f"wrote {path}")
+
+
+SUBCOMMANDS = [add_measures, add_book, add_notebooks]
 
 if __name__ == "__main__":
     sys.exit(main())
