@@ -67,9 +67,6 @@ def test_threshold_counts_on_the_worked_example():
     counts = results.threshold_counts(x[:, 0], labels, 0, 5.0)
     assert (counts["hits"], counts["false_alarms"]) == (3, 1)
     assert counts["false_alarm_proportion"] == 0.25 and counts["n_zero_all"] == 2
-    assert results.top_n_threshold(x[:, 0], 5) == 4.0
-    with pytest.raises(ValueError, match="1..10"):
-        results.top_n_threshold(x[:, 0], 11)
 
 
 def test_ccmas_vs_ccmas2_means():

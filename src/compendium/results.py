@@ -125,10 +125,3 @@ def threshold_counts(activations: np.ndarray, labels: np.ndarray, cls: int, thre
         "n_zero_class": int(np.sum(activations[is_class] == 0)),
         "share_zero_class": float(np.mean(activations[is_class] == 0)),
     }
-
-
-def top_n_threshold(activations: np.ndarray, n: int) -> float:
-    """The activation of the n-th most active image: the cut of the top-n precision."""
-    if not 1 <= n <= activations.size:
-        raise ValueError(f"n must be in 1..{activations.size}; got {n}")
-    return float(np.partition(activations, activations.size - n)[activations.size - n])
