@@ -76,8 +76,11 @@ def unit_measures(
     *,
     top: Sequence[int] = (60, 100),
     block_size: int | None = None,
+    memory_bytes: int = BLOCK_MEMORY_BYTES,
     progress: bool | None = None,
     unit_offset: int = 0,
+    backend: str = "numpy",
+    device: str | None = None,
 ) -> pd.DataFrame:
     """Compute every selectivity measure for every unit of one layer.
 
@@ -95,11 +98,17 @@ def unit_measures(
         The N of the top-N precision columns (``precision_60``, ``precision_100``); the
         largest also gives ``n_classes_top<N>``.
     block_size:
-        Units per block; default fits the block in about 512 MiB of working memory.
+        Units per block; default: as many as fit `memory_bytes`.
+    memory_bytes:
+        Working memory one block may use (default 512 MiB); an error if not even one unit
+        fits.
     progress:
         Show a tqdm bar; default when there is more than one block.
     unit_offset:
         Number of the first unit, for the index (when `activations` is a slice of a layer).
+    backend, device:
+        ``"numpy"`` (default) or ``"torch"``; for torch, `device` is e.g. ``"cuda"`` or
+        ``"cpu"`` (default: CUDA when present). Both give the same table.
 
     Returns
     -------
@@ -109,7 +118,8 @@ def unit_measures(
     classes = ClassIndex.from_labels(labels, shape[0], n_classes)
     top = _check_top(top, shape[0])
     n_images, n_units = shape
-    block = block_size or default_block_size(n_images, n_units)
+    block = block_size or default_block_size(n_images, n_units, memory_bytes)
+    compute = _backend(backend, device, classes, top)
     starts = range(0, n_units, block)
     show = progress if progress is not None else len(starts) > 1
     parts = []
@@ -117,7 +127,7 @@ def unit_measures(
         stop = min(start + block, n_units)
         x = np.asarray(activations[:, start:stop])
         _check_finite(x, unit_offset + start)
-        parts.append(_block_measures(np.ascontiguousarray(x.T), classes, top))
+        parts.append(compute(x))
     table = pd.DataFrame({c: _column(np.concatenate([p[c] for p in parts])) for c in parts[0]})
     table.index = pd.RangeIndex(unit_offset, unit_offset + n_units, name="unit")
     log.debug("measured %d units x %d images, %d classes", n_units, n_images, classes.n)
@@ -143,9 +153,35 @@ def _column(values: np.ndarray) -> np.ndarray:
     return values if values.dtype == bool else values.astype(np.float64)
 
 
-def default_block_size(n_images: int, n_units: int) -> int:
-    """Units per block so that one block's working arrays fit `BLOCK_MEMORY_BYTES`."""
-    block = max(1, BLOCK_MEMORY_BYTES // (12 * 8 * n_images))
+def _backend(backend: str, device: str | None, classes: ClassIndex, top: tuple[int, ...]):
+    """The function that measures one (images, units) block with the chosen backend."""
+    if backend == "numpy":
+        if device not in (None, "cpu"):
+            raise MeasureInputError(f"the numpy backend runs on the CPU; for {device!r} use backend='torch'")
+        return lambda x: _block_measures(np.ascontiguousarray(x.T), classes, top)
+    if backend == "torch":
+        from compendium import measures_torch
+
+        chosen = measures_torch.resolve_device(device)
+        on_device = measures_torch.TorchClasses(classes, chosen)
+        log.info("measuring with torch on %s", chosen)
+        return lambda x: measures_torch.block_measures(x, on_device, top, chosen)
+    raise MeasureInputError(f"backend must be 'numpy' or 'torch', not {backend!r}")
+
+
+#: Bytes of working memory per unit and image (about twelve arrays of 8 bytes).
+BYTES_PER_UNIT_IMAGE = 12 * 8
+
+
+def default_block_size(n_images: int, n_units: int, memory_bytes: int = BLOCK_MEMORY_BYTES) -> int:
+    """Units per block so that one block's working arrays fit `memory_bytes`."""
+    per_unit = BYTES_PER_UNIT_IMAGE * n_images
+    if memory_bytes < per_unit:
+        raise MeasureInputError(
+            f"one unit of {n_images} images needs about {per_unit / 2**20:.0f} MiB of working "
+            f"memory, more than memory_bytes={memory_bytes / 2**20:.0f} MiB: raise the limit"
+        )
+    block = memory_bytes // per_unit
     if block >= 32:
         block -= block % 32  # whole HDF5 chunks of the project's store
     return min(block, n_units)
