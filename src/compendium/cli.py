@@ -17,7 +17,10 @@ from typing import Sequence
 log = logging.getLogger("compendium")
 
 #: Exceptions that mean "the input is wrong", reported as one line.
-USER_ERRORS = (ValueError, KeyError, FileNotFoundError, NotADirectoryError, PermissionError)
+USER_ERRORS = (
+    ValueError, KeyError, FileNotFoundError, NotADirectoryError, PermissionError,
+    ConnectionError,
+)  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -65,6 +68,11 @@ def add_measures(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--layer", help="layer name (default: every layer in the file)")
     p.add_argument("--units", type=unit_range, help="units START:STOP (Python slice, e.g. 0:100)")
     p.add_argument("--summary", default="max", help="conv summary: max (default) or mean")
+    p.add_argument("--backend", default="numpy", choices=["numpy", "torch"],
+                   help="numpy on the CPU (default) or torch (CUDA when present)")
+    p.add_argument("--device", help="torch device, e.g. cuda or cpu (with --backend torch)")
+    p.add_argument("--scheduler", help="Dask scheduler address: measure blocks of units as "
+                   "tasks on that cluster ('local' for a cluster on this machine)")
     p.set_defaults(func=run_measures)
 
 
@@ -84,9 +92,28 @@ def run_measures(args: argparse.Namespace) -> None:
     from compendium.tables import measure_layers
 
     layers = [args.layer] if args.layer else None
-    table = measure_layers(args.input, layers, args.units, args.summary)
+    if args.scheduler:
+        table = _measure_on_cluster(args, layers)
+    else:
+        table = measure_layers(args.input, layers, args.units, args.summary,
+                               backend=args.backend, device=args.device)  # fmt: skip
     write_table(table, args.out, index=False)
     log.info("wrote %s (%d units)", args.out, len(table))
+
+
+def _measure_on_cluster(args: argparse.Namespace, layers: list[str] | None):
+    import pandas as pd
+
+    from compendium.cluster import measure_layer_on_cluster
+    from compendium.store import open_activations
+
+    if layers is None:
+        with open_activations(args.input) as source:
+            layers = source.layers
+    scheduler = None if args.scheduler == "local" else args.scheduler
+    tables = [measure_layer_on_cluster(args.input, layer, units=args.units, summary=args.summary,
+                                       scheduler=scheduler) for layer in layers]  # fmt: skip
+    return pd.concat(tables, ignore_index=True)
 
 
 # --- book, notebooks -------------------------------------------------------------------------
@@ -130,7 +157,128 @@ def run_notebooks(args: argparse.Namespace) -> None:
         print(f"wrote {path}")
 
 
-SUBCOMMANDS = [add_measures, add_book, add_notebooks]
+# --- data, train, record ---------------------------------------------------------------------
+
+
+def add_data(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "data",
+        help="find and verify Fashion-MNIST (downloading it only if no local copy exists)",
+        description="Look for Fashion-MNIST in data/cache/fashion-mnist, then in "
+        "/usr/share/datasets/fashion-mnist (Debian package dataset-fashion-mnist), and "
+        "download it from upstream only if neither has it; verify every file's sha256.",
+    )
+    p.add_argument("--no-download", action="store_true", help="fail instead of downloading")
+    p.set_defaults(func=run_data)
+
+
+def run_data(args: argparse.Namespace) -> None:
+    from compendium.datasets import prepare_fashion_mnist
+
+    for (split, kind), path in sorted(prepare_fashion_mnist(download=not args.no_download).items()):
+        print(f"{split} {kind}: {path}")
+
+
+def add_train_options(p: argparse.ArgumentParser) -> None:
+    """Options that identify the small AlexNet's training (defaults: TrainConfig's)."""
+    g = p.add_argument_group("training of the small AlexNet (cached by these settings)")
+    g.add_argument("--epochs", type=int, help="epochs (default 5)")
+    g.add_argument("--train-batch-size", type=int, help="training batch size (default 128)")
+    g.add_argument("--lr", type=float, help="Adam learning rate (default 0.001)")
+    g.add_argument("--seed", type=int, help="random seed (default 0)")
+    g.add_argument("--n-train", type=int, help="use only the first N training images")
+    g.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
+
+
+def train_config(args: argparse.Namespace):
+    from compendium.train import TrainConfig
+
+    names = {"epochs": "epochs", "train_batch_size": "batch_size", "lr": "lr", "seed": "seed",
+             "n_train": "n_train"}
+    return TrainConfig.from_dict({field: getattr(args, option) for option, field in names.items()
+                                  if getattr(args, option) is not None})
+
+
+def add_train(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "train",
+        help="train the small AlexNet-style CNN on Fashion-MNIST (cached)",
+        description="Train the small AlexNet-style CNN from scratch with a fixed seed, or "
+        "load it from data/cache/models/<key>.pt if these settings were trained before. "
+        "<key>.json beside it holds seconds per epoch and test accuracy.",
+    )
+    add_train_options(p)
+    p.add_argument("--retrain", action="store_true", help="train even if cached")
+    p.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    p.set_defaults(func=run_train)
+
+
+def run_train(args: argparse.Namespace) -> None:
+    from compendium.train import trained_model
+
+    trained = trained_model(train_config(args), retrain=args.retrain, device=args.device,
+                            threads=args.threads)
+    report = trained.report
+    print(f"{trained.weights_path}: test accuracy {report['test_accuracy']:.4f}, "
+          f"{report['seconds_per_epoch']} s per epoch")
+
+
+def add_record(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "record",
+        help="record a network's hidden-unit activations into an HDF5 activation file",
+        description="Record the post-ReLU activations (conv layers: spatial max and mean) "
+        "of the small AlexNet on Fashion-MNIST, or of torchvision's alexnet/vgg16/googlenet "
+        "on an ImageNet-style folder. An interrupted recording resumes when run again.",
+    )
+    p.add_argument("--model", default="small-alexnet",
+                   choices=["small-alexnet", "alexnet", "vgg16", "googlenet"])
+    p.add_argument("--out", type=Path, help="activation file (default: under data/cache/activations)")
+    p.add_argument("--keep", default="correct", choices=["correct", "all"],
+                   help="record only correctly classified images (default) or all")
+    p.add_argument("--batch-size", type=int, help="images per batch")
+    p.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    g = p.add_argument_group("small-alexnet on Fashion-MNIST")
+    g.add_argument("--split", default="test", choices=["test", "train"])
+    g.add_argument("--n-images", type=int, help="only the first N images of the split")
+    add_train_options(p)
+    g = p.add_argument_group("torchvision networks on an image folder")
+    g.add_argument("--images", type=Path, help="folder with one sub-folder per WordNet id")
+    g.add_argument("--weights", default="DEFAULT",
+                   help="torchvision weights name, a state-dict file, or 'none' for random")
+    g.add_argument("--synsets", type=Path, help="'wnid name' lines (default: ImageNet-1k)")
+    g.add_argument("--max-per-class", type=int, help="first N images of each class")
+    g.add_argument("--layers", help="comma-separated layer names (default: all)")
+    p.set_defaults(func=run_record)
+
+
+def run_record(args: argparse.Namespace) -> None:
+    from compendium.record import record_small_alexnet, record_torchvision
+
+    if args.model == "small-alexnet":
+        import torch
+
+        from compendium.train import trained_model
+
+        torch.set_num_threads(args.threads)
+        trained = trained_model(train_config(args), device=args.device, threads=args.threads)
+        result = record_small_alexnet(trained, split=args.split, n_images=args.n_images,
+                                      keep=args.keep, path=args.out, device=args.device,
+                                      batch_size=args.batch_size or 500)
+    else:
+        if args.images is None:
+            raise ValueError(f"--model {args.model} records an image folder: give --images FOLDER")
+        weights = None if args.weights.lower() == "none" else args.weights
+        layers = args.layers.split(",") if args.layers else None
+        result = record_torchvision(args.model, args.images, weights=weights,
+                                    synsets=args.synsets, max_per_class=args.max_per_class,
+                                    layers=layers, keep=args.keep, path=args.out,
+                                    device=args.device, batch_size=args.batch_size or 64)
+    rate = f", {result.images_per_second:.0f} images/s" if result.n_seen else " (already recorded)"
+    print(f"{result.path}: {result.n_images} images{rate}")
+
+
+SUBCOMMANDS = [add_data, add_train, add_record, add_measures, add_book, add_notebooks]
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -34,6 +34,7 @@ def measure_layers(
     units: slice | None = None,
     summary: str = "max",
     cache_dir: str | os.PathLike | None = None,
+    **options,
 ) -> pd.DataFrame:
     """Every measure for every unit of `layers` (default: all) of an activation file.
 
@@ -47,7 +48,8 @@ def measure_layers(
         return pd.read_csv(cached)
     with open_activations(path) as source:
         tables = [
-            _measure_layer(source, layer, units, summary) for layer in layers or source.layers
+            _measure_layer(source, layer, units, summary, options)
+            for layer in layers or source.layers
         ]
     table = pd.concat(tables, ignore_index=True)
     if cached is not None:
@@ -56,12 +58,14 @@ def measure_layers(
     return table
 
 
-def _measure_layer(source, layer: str, units: slice | None, summary: str) -> pd.DataFrame:
+def _measure_layer(source, layer: str, units: slice | None, summary: str, options: dict) -> pd.DataFrame:
     acts = source.activations(layer, summary)
     units = checked_units(units, int(acts.shape[1]), layer)
     log.info("reading %s layer %s units %d:%d (%d images)", source.path, layer,
              units.start, units.stop, acts.shape[0])  # fmt: skip
-    table = present_class_measures(UnitRange(acts, units), source.labels, unit_offset=units.start)
+    table = present_class_measures(
+        UnitRange(acts, units), source.labels, unit_offset=units.start, **options
+    )
     table = table.reset_index()
     table.insert(0, "layer", layer)
     return table
