@@ -119,15 +119,17 @@ def unit_measures(
     top = _check_top(top, shape[0])
     n_images, n_units = shape
     block = block_size or default_block_size(n_images, n_units, memory_bytes)
+    width = read_width(activations, block, memory_bytes)
     compute = _backend(backend, device, classes, top)
-    starts = range(0, n_units, block)
-    show = progress if progress is not None else len(starts) > 1
+    show = progress if progress is not None else n_units > block
     parts = []
-    for start in tqdm(starts, desc="units", unit="block", disable=not show):
-        stop = min(start + block, n_units)
-        x = np.asarray(activations[:, start:stop])
-        _check_finite(x, unit_offset + start)
-        parts.append(compute(x))
+    with tqdm(total=n_units, desc="units", unit="unit", disable=not show) as bar:
+        for start in range(0, n_units, width):
+            x = np.asarray(activations[:, start : min(start + width, n_units)])
+            _check_finite(x, unit_offset + start)
+            for first in range(0, x.shape[1], block):
+                parts.append(compute(x[:, first : first + block]))
+                bar.update(min(block, x.shape[1] - first))
     table = pd.DataFrame({c: _column(np.concatenate([p[c] for p in parts])) for c in parts[0]})
     table.index = pd.RangeIndex(unit_offset, unit_offset + n_units, name="unit")
     log.debug("measured %d units x %d images, %d classes", n_units, n_images, classes.n)
@@ -167,6 +169,18 @@ def _backend(backend: str, device: str | None, classes: ClassIndex, top: tuple[i
         log.info("measuring with torch on %s", chosen)
         return lambda x: measures_torch.block_measures(x, on_device, top, chosen)
     raise MeasureInputError(f"backend must be 'numpy' or 'torch', not {backend!r}")
+
+
+def read_width(activations: Any, block: int, memory_bytes: int = BLOCK_MEMORY_BYTES) -> int:
+    """Units read from storage at once: a whole number of compute blocks filling up to
+    `memory_bytes` of float32, and of HDF5 chunks where the data set is chunked. Reading
+    wide slabs matters on disk: a row-major file must be scanned whole for every read."""
+    n_images = int(activations.shape[0])
+    fits = max(block, memory_bytes // (4 * n_images) // block * block)
+    chunks = getattr(activations, "chunks", None)
+    if chunks and fits >= chunks[1]:
+        fits -= fits % chunks[1]
+    return min(fits, int(activations.shape[1]))
 
 
 #: Bytes of working memory per unit and image (about twelve arrays of 8 bytes).
