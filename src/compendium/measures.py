@@ -32,7 +32,7 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 log = logging.getLogger(__name__)
 

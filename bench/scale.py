@@ -1,0 +1,226 @@
+"""Benchmark at the paper's scale: every measure for every unit of AlexNet-sized layers
+read from HDF5, side by side with the argsort floor and the authors' kind of loop.
+
+Steps (each its own subcommand; `all` runs them in order):
+
+- ``generate``: synthetic activations shaped like the authors' AlexNet files: 721,536
+  images of 1,000 classes with unequal sizes, layers conv5 (256 units) and fc6 (4,096
+  units), about 80% exact zeros like post-ReLU fc6, written as a compendium activation
+  file (skipped when the file is already there with the same settings).
+- ``layer``: `unit_measures` over a whole layer, then the floor (the same blocks read from
+  the same file, one `numpy.argsort` per unit), then the per-class loop on a few units,
+  extrapolated per unit. Each runs in a fresh process so that its peak memory is its own.
+- ``series``: time against the number of images and against the number of units (data
+  generated in memory), with the floor at every size.
+
+Results are appended to ``bench/results/scale.csv`` with the machine's description, and
+the book's Performance page draws them. Example:
+``.venv/bin/python bench/scale.py all --file /tmp/alexnet-scale.h5``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from compendium.measures import default_block_size, read_width, unit_measures
+from compendium.store import ActivationWriter, LayerSpec, open_activations
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results" / "scale.csv"
+LAYERS = {"conv5": 256, "fc6": 4096}
+N_IMAGES, N_CLASSES, ZERO_SHARE = 721_536, 1000, 0.8
+
+
+def machine() -> str:
+    import torch
+
+    gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else "no GPU"
+    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {gpu}"
+
+
+def class_sizes(n_images: int, n_classes: int, rng: np.random.Generator) -> np.ndarray:
+    """Unequal class sizes summing to n_images (between about 0.4x and 1.6x the mean)."""
+    weights = rng.uniform(0.4, 1.6, n_classes)
+    sizes = np.floor(weights / weights.sum() * n_images).astype(int)
+    sizes[: n_images - sizes.sum()] += 1
+    return sizes
+
+
+def activations(labels: np.ndarray, n_units: int, rng: np.random.Generator) -> np.ndarray:
+    """Post-ReLU-like activations, about ZERO_SHARE exact zeros, classes shifting the mean."""
+    shift = rng.normal(0, 0.25, (int(labels.max()) + 1, n_units)).astype(np.float32)
+    x = rng.standard_normal((labels.size, n_units), dtype=np.float32) - np.float32(0.84)
+    x += shift[labels]
+    return np.maximum(x, 0, out=x)
+
+
+def generate(path: Path, n_images: int = N_IMAGES, seed: int = 0) -> None:
+    settings = {"n_images": n_images, "layers": LAYERS, "seed": seed, "zero_share": ZERO_SHARE}
+    if path.exists():
+        with open_activations(path) as f:
+            if f.attrs.get("preprocessing") == json.dumps(settings):
+                print(f"{path} already holds these activations; not generated again")
+                return
+        path.unlink()
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(N_CLASSES), class_sizes(n_images, N_CLASSES, rng))
+    specs = [LayerSpec(name, n, kind="fc") for name, n in LAYERS.items()]
+    provenance = {"model": "synthetic AlexNet-scale", "dataset": "generated",
+                  "preprocessing": json.dumps(settings)}  # fmt: skip
+    batch = 8192
+    with ActivationWriter(path, specs, [f"class {c}" for c in range(N_CLASSES)], provenance,
+                          expected_images=n_images, resume=False) as writer:  # fmt: skip
+        for start in tqdm(range(0, n_images, batch), desc="generate", unit="batch"):
+            y = labels[start : start + batch]
+            block = {name: {"max": activations(y, n, rng)} for name, n in LAYERS.items()}
+            writer.append(block, y, np.arange(start, start + y.size))
+        writer.finish()
+    print(f"wrote {path} ({path.stat().st_size / 2**30:.1f} GiB)")
+
+
+def peak_rss_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+def time_ours(path: Path, layer: str, backend: str) -> dict:
+    with open_activations(path) as f:
+        acts, labels = f.activations(layer), f.labels
+        start = time.perf_counter()
+        unit_measures(acts, labels, backend=backend, progress=True)
+        seconds = time.perf_counter() - start
+    return {"seconds": seconds}
+
+
+def time_floor(path: Path, layer: str) -> dict:
+    """Read the same slabs as `unit_measures` and argsort each unit."""
+    with open_activations(path) as f:
+        acts = f.activations(layer)
+        n_images, n_units = acts.shape
+        width = read_width(acts, default_block_size(n_images, n_units))
+        start = time.perf_counter()
+        for first in tqdm(range(0, n_units, width), desc="floor", unit="slab"):
+            x = np.asarray(acts[:, first : first + width])
+            for u in range(x.shape[1]):
+                np.argsort(x[:, u])
+        seconds = time.perf_counter() - start
+    return {"seconds": seconds}
+
+
+def time_loop(path: Path, layer: str, n_units: int) -> dict:
+    from baselines import per_class_loop
+
+    with open_activations(path) as f:
+        x, labels = np.asarray(f.activations(layer)[:, :n_units]), f.labels
+    start = time.perf_counter()
+    per_class_loop(x, labels)
+    per_unit = (time.perf_counter() - start) / n_units
+    with open_activations(path) as f:
+        total_units = f.n_units(layer)
+    return {"seconds": per_unit * total_units, "extrapolated_from_units": n_units}
+
+
+def run_child(kind: str, path: Path, layer: str, extra: list[str]) -> dict:
+    """Run one timing in a fresh process; it prints a JSON line with its figures."""
+    cmd = [sys.executable, __file__, "_child", kind, str(path), layer, *extra]
+    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def bench_layer(path: Path, layer: str, loop_units: int, backend: str) -> list[dict]:
+    with open_activations(path) as f:
+        n_images, n_units = f.activations(layer).shape
+    rows = []
+    for kind, extra in (("ours", [backend]), ("floor", []), ("loop", [str(loop_units)])):
+        figures = run_child(kind, path, layer, extra)
+        rows.append({"benchmark": "layer", "method": kind if kind != "ours" else f"ours-{backend}",
+                     "layer": layer, "n_images": n_images, "n_units": n_units, **figures})  # fmt: skip
+        print(rows[-1])
+    return rows
+
+
+def series(sizes_images: list[int], sizes_units: list[int], fixed_units: int, fixed_images: int) -> list[dict]:
+    """Time against images (fixed units) and against units (fixed images), with the floor."""
+    rng = np.random.default_rng(1)
+    rows = []
+    grid = [(n, fixed_units) for n in sizes_images] + [(fixed_images, u) for u in sizes_units]
+    for n_images, n_units in tqdm(grid, desc="series"):
+        labels = np.repeat(np.arange(N_CLASSES), class_sizes(n_images, N_CLASSES, rng))
+        x = activations(labels, n_units, rng)
+        for method, fn in (("ours-numpy", lambda: unit_measures(x, labels)),
+                           ("floor", lambda: [np.argsort(x[:, u]) for u in range(n_units)])):  # fmt: skip
+            start = time.perf_counter()
+            fn()
+            rows.append({"benchmark": "series", "method": method, "layer": "",
+                         "n_images": n_images, "n_units": n_units,
+                         "seconds": time.perf_counter() - start})  # fmt: skip
+    return rows
+
+
+def save(rows: list[dict]) -> None:
+    table = pd.DataFrame(rows).assign(machine=machine(), date=time.strftime("%Y-%m-%d"))
+    table["unit_images_per_s"] = table.n_images * table.n_units / table.seconds
+    if RESULTS.exists():
+        table = pd.concat([pd.read_csv(RESULTS), table], ignore_index=True)
+    RESULTS.parent.mkdir(exist_ok=True)
+    tmp = RESULTS.with_suffix(".tmp")
+    table.to_csv(tmp, index=False)
+    tmp.replace(RESULTS)
+    print(f"appended {len(rows)} rows to {RESULTS}")
+
+
+def ratios(rows: list[dict]) -> None:
+    table = pd.DataFrame(rows)
+    for (bench, layer, n, u), group in table.groupby(["benchmark", "layer", "n_images", "n_units"]):
+        times = dict(zip(group.method, group.seconds))
+        ours = next(v for k, v in times.items() if k.startswith("ours"))
+        text = f"{bench} {layer or ''} {n} x {u}: ours {ours:.1f} s, ours/floor {ours / times['floor']:.2f}"
+        if "loop" in times:
+            text += f", loop/ours {times['loop'] / ours:.0f}x"
+        print(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("step", choices=["generate", "layer", "series", "all", "_child"])
+    parser.add_argument("rest", nargs="*", help=argparse.SUPPRESS)
+    parser.add_argument("--file", type=Path, default=Path("/tmp/alexnet-scale.h5"))
+    parser.add_argument("--images", type=int, default=N_IMAGES)
+    parser.add_argument("--layers", nargs="+", default=list(LAYERS))
+    parser.add_argument("--loop-units", type=int, default=2)
+    parser.add_argument("--backend", default="numpy")
+    args = parser.parse_args()
+    if args.step == "_child":
+        kind, path, layer, *extra = args.rest
+        timer = {"ours": lambda: time_ours(Path(path), layer, extra[0]),
+                 "floor": lambda: time_floor(Path(path), layer),
+                 "loop": lambda: time_loop(Path(path), layer, int(extra[0]))}[kind]  # fmt: skip
+        figures = timer()
+        print(json.dumps({**figures, "peak_rss_gib": round(peak_rss_gib(), 3)}))
+        return
+    rows = []
+    if args.step in ("generate", "all"):
+        generate(args.file, args.images)
+    if args.step in ("layer", "all"):
+        for layer in args.layers:
+            rows += bench_layer(args.file, layer, args.loop_units, args.backend)
+    if args.step in ("series", "all"):
+        rows += series([10_000, 50_000, 200_000, N_IMAGES], [64, 256, 1024], 128, 100_000)
+    if rows:
+        save(rows)
+        ratios(rows)
+
+
+if __name__ == "__main__":
+    main()
