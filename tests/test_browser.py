@@ -1,0 +1,123 @@
+"""The built book in a real browser (Debian's Chromium, driven by Playwright), offline.
+
+Every request that leaves localhost is aborted and recorded; the pages must still draw
+every chart and typeset their formulas.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+#: For each chart Altair placed on the page: whether it drew something visible.
+CHARTS_DRAWN = """() => [...document.querySelectorAll('div[id^="altair-viz-"]')].map(div => {
+  const canvas = div.querySelector('canvas');
+  if (canvas && canvas.width > 0 && canvas.height > 0) {
+    const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    for (let i = 3; i < pixels.length; i += 4) { if (pixels[i] > 0) return true; }
+    return false;
+  }
+  const svg = div.querySelector('svg.marks');
+  return !!svg && svg.querySelectorAll('path, rect, text, line').length > 0;
+})"""
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def book_url(smoke_book: Path) -> Iterator[str]:
+    """The smoke book served over http on an ephemeral localhost port."""
+    handler = functools.partial(_QuietHandler, directory=str(smoke_book))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.is_file():
+        pytest.fail(f"{CHROMIUM} is missing: run `make system-packages` (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+def open_offline(browser, url: str, base: str) -> tuple[object, list[str]]:
+    """Open `url` with every request outside `base` aborted; returns the page and those."""
+    outside: list[str] = []
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+
+    def only_local(route) -> None:
+        request_url = route.request.url
+        if request_url.startswith((base, "data:", "blob:")):
+            route.continue_()
+        else:
+            outside.append(request_url)
+            route.abort()
+
+    page.route("**/*", only_local)
+    page.goto(url)
+    page.wait_for_load_state("networkidle")
+    return page, outside
+
+
+@pytest.mark.parametrize("name", ["intro", "generated/01_measures"])
+def test_page_renders_offline(browser, book_url, tmp_path, name):
+    page, outside = open_offline(browser, f"{book_url}/{name}.html", book_url)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('div[id^=\"altair-viz-\"]')]"
+        ".every(d => d.querySelector('canvas, svg.marks, .error'))",
+        timeout=20_000,
+    )
+    page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
+    drawn = page.evaluate(CHARTS_DRAWN)
+    errors = page.locator('div[id^="altair-viz-"] .error').all_inner_texts()
+    page.close()
+    assert outside == [], f"requests left the machine: {outside}"
+    assert errors == []
+    assert all(drawn), f"blank charts: {drawn}"
+    assert (tmp_path / "page.png").stat().st_size > 10_000
+    if name == "generated/01_measures":
+        assert len(drawn) >= 6
+
+
+def test_formulas_are_typeset_offline(browser, book_url):
+    page, outside = open_offline(browser, f"{book_url}/generated/01_measures.html", book_url)
+    page.wait_for_selector("mjx-container", state="attached", timeout=20_000)
+    typeset = page.locator("mjx-container").count()
+    raw = page.locator(".math").evaluate_all(
+        "nodes => nodes.filter(n => !n.querySelector('mjx-container')).length"
+    )
+    page.close()
+    assert outside == []
+    assert typeset > 20 and raw == 0
+
+
+def test_tooltip_shows_class_and_activation(browser, book_url):
+    page, _ = open_offline(browser, f"{book_url}/generated/01_measures.html", book_url)
+    point = page.locator('div[id^="altair-viz-"] .mark-symbol path').first
+    point.scroll_into_view_if_needed()
+    point.hover(force=True)
+    page.wait_for_selector("#vg-tooltip-element.visible", timeout=5_000)
+    text = page.locator("#vg-tooltip-element").inner_text()
+    page.close()
+    assert "class" in text and "activation" in text
