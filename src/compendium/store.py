@@ -165,8 +165,7 @@ class ActivationWriter:
         if not self.class_names:
             raise ValueError("class_names is empty; pass the dataset's class names")
         self.provenance = _provenance(provenance)
-        rows = MAX_CHUNK_ROWS if expected_images is None else max(1, min(int(expected_images), MAX_CHUNK_ROWS))
-        self.chunk_rows = rows
+        self.chunk_rows = rows = _chunk_rows(expected_images)
         self.commit_rows = int(commit_rows) if commit_rows else rows
         if self.path.exists():
             raise FileExistsError(f"{self.path} already exists (a finished activation file); "
@@ -359,6 +358,15 @@ class ActivationWriter:
         self.close()
 
 
+def _chunk_rows(expected: int | None) -> int:
+    """At most MAX_CHUNK_ROWS rows per chunk, split evenly so the last chunk is not mostly
+    padding (HDF5 allocates whole chunks): 10,000 images -> 2 chunks of 5,000 rows."""
+    if not expected or expected < 1:
+        return MAX_CHUNK_ROWS
+    n_chunks = -(-int(expected) // MAX_CHUNK_ROWS)
+    return -(-int(expected) // n_chunks)
+
+
 def _provenance(provenance: Mapping[str, Any]) -> dict[str, str]:
     missing = [k for k in ("model", "dataset") if not provenance.get(k)]
     if missing:
@@ -373,7 +381,8 @@ def _provenance(provenance: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
-def _checked_block(layer: Mapping[str, np.ndarray], spec: LayerSpec, summary: str, n: int) -> np.ndarray:
+def _checked_block(layer: Mapping[str, np.ndarray], spec: LayerSpec, summary: str,
+                   n: int) -> np.ndarray:
     if summary not in layer:
         raise ValueError(f"batch for layer {spec.name!r} lacks summary {summary!r}; "
                          f"it has {sorted(layer)}")
@@ -779,8 +788,8 @@ class MergedLayerView:
             if b > a:
                 parts.append(self._datasets[i][a:b, col_key, 0, 0].reshape(b - a, -1))
         if not parts:
-            n_cols = len(range(*col_key.indices(self.shape[1]))) if isinstance(col_key, slice) else len(col_key)
-            return np.zeros((0, n_cols), np.float32)
+            cols = range(*col_key.indices(self.shape[1])) if isinstance(col_key, slice) else col_key
+            return np.zeros((0, len(cols)), np.float32)
         return np.concatenate(parts).astype(np.float32, copy=False)
 
 
