@@ -25,9 +25,6 @@ from compendium.store import open_activations
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CACHE = Path("data/cache/measures")
-
-
 def measure_layers(
     path: str | os.PathLike,
     layers: Sequence[str] | None = None,
