@@ -24,6 +24,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from results_io import append
+
 BATCH, SLAB = 8192, 32
 
 
@@ -75,6 +77,7 @@ def main() -> None:
     print(f"{args.images} images x {args.units} units ({data.nbytes / 2**30:.2f} GiB)")
     cold = drop_page_cache()
     print(f"page cache dropped before each read: {cold}")
+    rows = []
     for name, chunks in layouts(args.images, args.units).items():
         path = args.dir / f"chunks-{name}.h5"
         seconds_write = write(path, chunks, data)
@@ -83,6 +86,10 @@ def main() -> None:
         print(f"{name:10s} chunks {str(chunks):16s} write {seconds_write:6.1f} s   "
               f"read all units in slabs of {SLAB}: {seconds_read:6.1f} s")  # fmt: skip
         path.unlink()
+        rows.append({"layout": name, "chunks": str(chunks), "n_images": args.images,
+                     "n_units": args.units, "write_s": seconds_write, "read_s": seconds_read,
+                     "cold_cache": cold})  # fmt: skip
+    append(rows, "chunks")
 
 
 if __name__ == "__main__":

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import resource
 import subprocess
 import sys
@@ -37,17 +35,10 @@ from tqdm import tqdm
 from compendium.measures import default_block_size, read_width, unit_measures
 from compendium.store import ActivationWriter, LayerSpec, open_activations
 
-HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results" / "scale.csv"
+from results_io import append
+
 LAYERS = {"conv5": 256, "fc6": 4096}
 N_IMAGES, N_CLASSES, ZERO_SHARE = 721_536, 1000, 0.8
-
-
-def machine() -> str:
-    import torch
-
-    gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else "no GPU"
-    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {gpu}"
 
 
 def class_sizes(n_images: int, n_classes: int, rng: np.random.Generator) -> np.ndarray:
@@ -169,15 +160,9 @@ def series(sizes_images: list[int], sizes_units: list[int], fixed_units: int, fi
 
 
 def save(rows: list[dict]) -> None:
-    table = pd.DataFrame(rows).assign(machine=machine(), date=time.strftime("%Y-%m-%d"))
+    table = pd.DataFrame(rows)
     table["unit_images_per_s"] = table.n_images * table.n_units / table.seconds
-    if RESULTS.exists():
-        table = pd.concat([pd.read_csv(RESULTS), table], ignore_index=True)
-    RESULTS.parent.mkdir(exist_ok=True)
-    tmp = RESULTS.with_suffix(".tmp")
-    table.to_csv(tmp, index=False)
-    tmp.replace(RESULTS)
-    print(f"appended {len(rows)} rows to {RESULTS}")
+    append(table.to_dict("records"), "scale")
 
 
 def ratios(rows: list[dict]) -> None:

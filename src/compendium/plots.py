@@ -258,3 +258,27 @@ def _check_unit(
             f"(0..{len(class_names) - 1})"
         )
     return x, y
+
+
+def scaling_chart(table: pd.DataFrame, size: str, title: str) -> alt.Chart:
+    """Benchmark seconds against a size (``n_images`` or ``n_units``), one line per method,
+    both axes logarithmic. `table` has columns `size`, ``method`` and ``seconds``."""
+    missing = {size, "method", "seconds"} - set(table.columns)
+    if missing:
+        raise ValueError(f"the benchmark table lacks columns {sorted(missing)}")
+    label = {"n_images": "images", "n_units": "units"}.get(size, size)
+    data = table[[size, "method", "seconds"]].astype({size: int, "seconds": float})
+    return (
+        alt.Chart(_inline(data), title=title)
+        .mark_line(point=alt.OverlayMarkDef(size=60, filled=True))
+        .encode(
+            x=alt.X(f"{size}:Q", title=f"number of {label}", scale=alt.Scale(type="log")),
+            y=alt.Y("seconds:Q", title="seconds", scale=alt.Scale(type="log")),
+            color=alt.Color("method:N", title=None),
+            tooltip=[alt.Tooltip(f"{size}:Q", title=label, format=","),
+                     alt.Tooltip("method:N"), alt.Tooltip("seconds:Q", format=".3g")],  # fmt: skip
+        )
+        .properties(width=WIDTH // 2, height=HEIGHT + 40)
+        .configure_axis(labelFontSize=FONT_SIZE - 1, titleFontSize=FONT_SIZE)
+        .configure_legend(labelFontSize=FONT_SIZE, orient="bottom")
+    )
