@@ -129,11 +129,14 @@ def run_child(kind: str, path: Path, layer: str, extra: list[str]) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def bench_layer(path: Path, layer: str, loop_units: int, backend: str) -> list[dict]:
+def bench_layer(path: Path, layer: str, loop_units: int, backend: str,
+                methods: list[str]) -> list[dict]:
     with open_activations(path) as f:
         n_images, n_units = f.activations(layer).shape
     rows = []
     for kind, extra in (("ours", [backend]), ("floor", []), ("loop", [str(loop_units)])):
+        if kind not in methods:
+            continue
         figures = run_child(kind, path, layer, extra)
         rows.append({"benchmark": "layer", "method": kind if kind != "ours" else f"ours-{backend}",
                      "layer": layer, "n_images": n_images, "n_units": n_units, **figures})  # fmt: skip
@@ -185,6 +188,8 @@ def main() -> None:
     parser.add_argument("--layers", nargs="+", default=list(LAYERS))
     parser.add_argument("--loop-units", type=int, default=2)
     parser.add_argument("--backend", default="numpy")
+    parser.add_argument("--methods", nargs="+", default=["ours", "floor", "loop"],
+                        help="which timings of the layer step to run")
     args = parser.parse_args()
     if args.step == "_child":
         kind, path, layer, *extra = args.rest
@@ -199,7 +204,7 @@ def main() -> None:
         generate(args.file, args.images)
     if args.step in ("layer", "all"):
         for layer in args.layers:
-            rows += bench_layer(args.file, layer, args.loop_units, args.backend)
+            rows += bench_layer(args.file, layer, args.loop_units, args.backend, args.methods)
     if args.step in ("series", "all"):
         rows += series([10_000, 50_000, 200_000, N_IMAGES], [64, 256, 1024], 128, 100_000)
     if rows:

@@ -277,3 +277,15 @@ def test_labels_beyond_n_classes_are_refused(good):
     x, labels = good
     with pytest.raises(MeasureInputError, match=r"0\.\.3"):
         unit_measures(x, labels, n_classes=4)
+
+
+def test_block_results_do_not_hold_the_block():
+    """Each unit's row must not keep a view of the (units, images) work arrays alive:
+    over a layer of thousands of blocks that would grow memory without bound."""
+    from compendium.measures import ClassIndex, _block_measures
+
+    x, labels = relu_like(np.random.default_rng(13), n_units=4)
+    classes = ClassIndex.from_labels(labels, len(labels), None)
+    out = _block_measures(np.ascontiguousarray(x.T), classes, (60, 100))
+    for name, values in out.items():
+        assert values.base is None or values.base.size <= values.size, name

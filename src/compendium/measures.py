@@ -231,7 +231,8 @@ class ClassIndex:
 def _block_measures(xt: np.ndarray, classes: ClassIndex, top: Sequence[int]) -> dict:
     """All measures for one block; `xt` is (units, images), one row per unit."""
     ranking = Ranking.of(xt, classes.labels)
-    out: dict[str, np.ndarray] = {"top_class": ranking.labels[:, 0]}
+    # A copy, not a view: a view would keep the whole ranked block alive with the table.
+    out: dict[str, np.ndarray] = {"top_class": ranking.labels[:, 0].copy()}
     out.update(_class_statistics(xt, classes))
     for n in top:
         out.update(_top_precision(ranking.labels[:, :n], classes.n, n))

@@ -63,13 +63,13 @@ def block_measures(x: np.ndarray, classes: TorchClasses, top: Sequence[int], dev
     count = torch.where(ends_run, count, xt.shape[1])
     n_at_or_above = torch.cummin(count.flip(1), dim=1).values.flip(1)
 
-    out = {"top_class": labels[:, 0]}
+    out = {"top_class": labels[:, 0].clone()}  # not a view of the whole block
     out.update(_class_statistics(xt, classes))
     for n in top:
         out.update(_top_precision(labels[:, :n], classes.n, n))
     out.update(_recall_at_precision(values, labels, ends_run, n_at_or_above, classes))
     out.update(_max_informedness(values, labels, n_at_or_above, classes))
-    return {name: v.cpu().numpy() for name, v in out.items()}
+    return {name: v.cpu().numpy().copy() for name, v in out.items()}
 
 
 def _descending(xt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
