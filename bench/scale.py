@@ -173,7 +173,9 @@ def ratios(rows: list[dict]) -> None:
     for (bench, layer, n, u), group in table.groupby(["benchmark", "layer", "n_images", "n_units"]):
         times = dict(zip(group.method, group.seconds))
         ours = next(v for k, v in times.items() if k.startswith("ours"))
-        text = f"{bench} {layer or ''} {n} x {u}: ours {ours:.1f} s, ours/floor {ours / times['floor']:.2f}"
+        text = f"{bench} {layer or ''} {n} x {u}: ours {ours:.1f} s"
+        if "floor" in times:
+            text += f", ours/floor {ours / times['floor']:.2f}"
         if "loop" in times:
             text += f", loop/ours {times['loop'] / ours:.0f}x"
         print(text)
