@@ -80,7 +80,7 @@ def open_offline(browser, url: str, base: str) -> tuple[object, list[str]]:
     return page, outside
 
 
-@pytest.mark.parametrize("name", ["intro", "generated/01_measures"])
+@pytest.mark.parametrize("name", ["intro", "generated/01_measures", "generated/02_alexnet_results"])
 def test_page_renders_offline(browser, book_url, tmp_path, name):
     page, outside = open_offline(browser, f"{book_url}/{name}.html", book_url)
     page.wait_for_function(

@@ -169,12 +169,38 @@ def add_data(commands: argparse._SubParsersAction) -> None:
         "download it from upstream only if neither has it; verify every file's sha256.",
     )
     p.add_argument("--no-download", action="store_true", help="fail instead of downloading")
+    add_profile_option(p, "data")
     p.set_defaults(func=run_data)
+
+
+def add_profile_option(p: argparse.ArgumentParser, step: str) -> None:
+    """``--profile NAME``: run this step as `make book` does for that profile."""
+    p.add_argument("--profile", help=f"run the profile's {step} step as `compendium book` does "
+                   f"(its `{step}:` section of notebooks/params/NAME.yml); the other options "
+                   "are then ignored")
+
+
+def run_profile_step(args: argparse.Namespace, section: str) -> bool:
+    """Run `section`'s step of ``args.profile`` if one is given; True if it ran."""
+    if not args.profile:
+        return False
+    from compendium.pipeline import PRE_NOTEBOOK_STEPS, load_profile
+
+    profile = load_profile(args.profile)
+    [step] = [s for s in PRE_NOTEBOOK_STEPS if s.section == section]
+    step.run(profile)
+    if section == "record":
+        from compendium.steps import store_path
+
+        print(f"activations of profile {args.profile}: {store_path(profile)}")
+    return True
 
 
 def run_data(args: argparse.Namespace) -> None:
     from compendium.datasets import prepare_fashion_mnist
 
+    if run_profile_step(args, "data"):
+        return
     for (split, kind), path in sorted(prepare_fashion_mnist(download=not args.no_download).items()):
         print(f"{split} {kind}: {path}")
 
@@ -210,12 +236,15 @@ def add_train(commands: argparse._SubParsersAction) -> None:
     add_train_options(p)
     p.add_argument("--retrain", action="store_true", help="train even if cached")
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    add_profile_option(p, "train")
     p.set_defaults(func=run_train)
 
 
 def run_train(args: argparse.Namespace) -> None:
     from compendium.train import trained_model
 
+    if run_profile_step(args, "train"):
+        return
     trained = trained_model(train_config(args), retrain=args.retrain, device=args.device,
                             threads=args.threads)
     report = trained.report
@@ -249,12 +278,15 @@ def add_record(commands: argparse._SubParsersAction) -> None:
     g.add_argument("--synsets", type=Path, help="'wnid name' lines (default: ImageNet-1k)")
     g.add_argument("--max-per-class", type=int, help="first N images of each class")
     g.add_argument("--layers", help="comma-separated layer names (default: all)")
+    add_profile_option(p, "record")
     p.set_defaults(func=run_record)
 
 
 def run_record(args: argparse.Namespace) -> None:
     from compendium.record import record_small_alexnet, record_torchvision
 
+    if run_profile_step(args, "record"):
+        return
     if args.model == "small-alexnet":
         import torch
 
@@ -278,7 +310,66 @@ def run_record(args: argparse.Namespace) -> None:
     print(f"{result.path}: {result.n_images} images{rate}")
 
 
-SUBCOMMANDS = [add_data, add_train, add_record, add_measures, add_book, add_notebooks]
+# --- dissect ---------------------------------------------------------------------------------
+
+
+def add_dissect(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "dissect",
+        help="Network Dissection of one conv layer of a small network on Fashion-MNIST",
+        description="Train (or load) a small network, dissect one convolutional layer on the "
+        "Fashion-MNIST test images (concepts: the ten classes and the super-categories "
+        "footwear and upper body) and write Network Dissection's result CSV: one row per "
+        "unit with unit (numbered from 1), category, label and score (the IoU).",
+    )
+    p.add_argument("--out", type=Path, required=True, help="result CSV to write")
+    p.add_argument("--layer", required=True, help="a convolutional layer, e.g. conv5")
+    p.add_argument("--arch", default="small-alexnet",
+                   choices=["small-alexnet", "small-vgg", "small-googlenet"])
+    p.add_argument("--task", default="classes", choices=["classes", "coarse"],
+                   help="train on the ten classes or the five coarse groups")
+    p.add_argument("--epochs", type=int, default=5, help="training epochs (default 5)")
+    p.add_argument("--n-train", type=int, help="use only the first N training images")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n-images", type=int, help="dissect only the first N test images")
+    p.add_argument("--quantile", type=float, default=0.005, help="default 0.005 (published)")
+    p.add_argument("--iou-threshold", type=float, default=0.04, help="default 0.04 (published)")
+    p.add_argument("--iou-table", type=Path, help="also write every unit's IoU with every concept")
+    p.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
+    p.set_defaults(func=run_dissect)
+
+
+def run_dissect(args: argparse.Namespace) -> None:
+    import torch
+
+    from compendium.categories import SUPER_CATEGORIES
+    from compendium.datasets import FASHION_MNIST_CLASSES, load_fashion_mnist
+    from compendium.dissect import class_concepts
+    from compendium.files import write_table
+    from compendium.other_cnns import cached_dissection, net_specs, train_config
+    from compendium.train import trained_model
+
+    torch.set_num_threads(args.threads)
+    [spec] = net_specs([{"name": args.arch, "arch": args.arch, "task": args.task,
+                         "layer": args.layer}])
+    config = train_config(spec, epochs=args.epochs, n_train=args.n_train, seed=args.seed)
+    trained = trained_model(config, threads=args.threads)
+    data = load_fashion_mnist("test")
+    data = data.subset(args.n_images) if args.n_images else data
+    concepts = class_concepts(list(FASHION_MNIST_CLASSES), SUPER_CATEGORIES)
+    result = cached_dissection(trained, data, args.layer, concepts, quantile=args.quantile,
+                               iou_threshold=args.iou_threshold)
+    write_table(result.result_frame(), args.out, index=False)
+    if args.iou_table:
+        write_table(result.iou_table(), args.iou_table)
+    detectors = result.detectors()["label"].value_counts()
+    print(f"{args.out}: {result.n_units} units of {trained.name} {args.layer}; detectors "
+          f"(IoU > {args.iou_threshold}): "
+          + (", ".join(f"{n} {label}" for label, n in detectors.items()) or "none"))
+
+
+SUBCOMMANDS = [add_data, add_train, add_record, add_measures, add_book, add_notebooks,
+               add_dissect]
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -35,6 +35,8 @@ SMALL_ALEXNET = "small-alexnet"
 __all__ = [
     "ModelError", "SMALL_ALEXNET", "SmallAlexNet", "SmallAlexNetConfig", "TORCHVISION_MODELS",
     "file_sha256", "imagenet_transform", "layer_kinds", "layer_paths", "load_torchvision",
+    "SMALL_GOOGLENET", "SMALL_NETWORKS", "SMALL_VGG", "SmallGoogLeNet", "SmallGoogLeNetConfig",
+    "SmallVGG", "SmallVGGConfig", "build_network", "network_config",
 ]
 
 
@@ -119,15 +121,19 @@ class SmallAlexNet(nn.Module):
 def layer_paths(model: nn.Module | str) -> dict[str, str]:
     """The paper's layer names -> module paths whose output is the post-ReLU activation.
 
-    Accepts a model instance or one of ``"small-alexnet"``, ``"alexnet"``, ``"vgg16"``,
-    ``"googlenet"`` (for the latter a random-weight instance is built to read its layout).
+    Accepts a model instance or one of ``"small-alexnet"``, ``"small-vgg"``,
+    ``"small-googlenet"`` (default configurations), ``"alexnet"``, ``"vgg16"``,
+    ``"googlenet"`` (for these a random-weight instance is built to read its layout).
     """
     if isinstance(model, str):
         if model == SMALL_ALEXNET:
             return {name: name for name in SmallAlexNet.layer_names}
-        model = load_torchvision(model, weights=None)
-    if isinstance(model, SmallAlexNet):
-        return {name: name for name in SmallAlexNet.layer_names}
+        if model in (SMALL_VGG, SMALL_GOOGLENET):
+            model = SMALL_NETWORKS[model][1]()
+        else:
+            model = load_torchvision(model, weights=None)
+    if isinstance(model, (SmallAlexNet, SmallVGG, SmallGoogLeNet)):
+        return {name: name for name in model.layer_names}
     kind = type(model).__name__.lower()
     if kind == "alexnet":
         return _alexnet_paths()
@@ -270,3 +276,184 @@ def file_sha256(path: str | os.PathLike) -> str:
         while block := f.read(1 << 20):
             digest.update(block)
     return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------------------
+# More small architectures for 28 x 28 images (chapter 4): VGG-style and GoogLeNet-style
+# --------------------------------------------------------------------------------------
+
+SMALL_VGG = "small-vgg"
+SMALL_GOOGLENET = "small-googlenet"
+
+
+@dataclass(frozen=True)
+class SmallVGGConfig:
+    """Shape of :class:`SmallVGG`: blocks of 3 x 3 convolutions, each block ended by 2 x 2
+    max pooling, then fc6, fc7 and fc8 (VGG-16's layout with three blocks instead of five).
+    ``blocks`` gives the filters of each convolution, block by block."""
+
+    in_channels: int = 1
+    image_size: int = 28
+    n_classes: int = 10
+    blocks: tuple[tuple[int, ...], ...] = ((16, 16), (32, 32), (48, 48, 48))
+    fc_width: int = 256
+    dropout: float = 0.5
+
+    network_name = SMALL_VGG  # not a field: the name used in file names and reports
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"arch": SMALL_VGG, **asdict(self), "blocks": [list(b) for b in self.blocks]}
+
+
+class SmallVGG(nn.Module):
+    """VGG's layout scaled down for 28 x 28 images; layers ``conv<block>_<k>``, fc6-fc8.
+
+    With the default three blocks the maps are 28, 14 and 7 pixels wide, so ``conv3_3``
+    plays the part of VGG-16's ``conv5_3`` (its last convolution, 14 x 14 at 224 pixels).
+    Each named layer is a ``Sequential(layer, ReLU)``: hooks see post-ReLU activations.
+    """
+
+    def __init__(self, config: SmallVGGConfig = SmallVGGConfig()) -> None:
+        super().__init__()
+        self.config = config
+        side, c_in, names = config.image_size, config.in_channels, []
+        for b, widths in enumerate(config.blocks, 1):
+            for k, width in enumerate(widths, 1):
+                names.append(f"conv{b}_{k}")
+                self.add_module(names[-1], _conv(c_in, width, 3))
+                c_in = width
+            self.add_module(f"pool{b}", nn.MaxPool2d(2))
+            side //= 2
+        if side < 1 or not config.blocks:
+            raise ModelError(f"{len(config.blocks)} blocks do not fit image_size "
+                             f"{config.image_size}; use fewer blocks or larger images")
+        self.flatten = nn.Flatten()
+        self.drop6 = nn.Dropout(config.dropout)
+        self.fc6 = _fc(c_in * side * side, config.fc_width)
+        self.drop7 = nn.Dropout(config.dropout)
+        self.fc7 = _fc(config.fc_width, config.fc_width)
+        self.drop8 = nn.Dropout(config.dropout)
+        self.fc8 = nn.Linear(config.fc_width, config.n_classes)
+        self.layer_names = (*names, "fc6", "fc7", "fc8")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for b, widths in enumerate(self.config.blocks, 1):
+            for k in range(1, len(widths) + 1):
+                x = getattr(self, f"conv{b}_{k}")(x)
+            x = getattr(self, f"pool{b}")(x)
+        x = self.fc6(self.drop6(self.flatten(x)))
+        x = self.fc7(self.drop7(x))
+        return self.fc8(self.drop8(x))
+
+
+@dataclass(frozen=True)
+class SmallGoogLeNetConfig:
+    """Shape of :class:`SmallGoogLeNet`. ``stem``: filters of conv1 (5 x 5) and conv2
+    (3 x 3); ``blocks``: one tuple per inception block, (1x1, 3x3 reduce, 3x3, 5x5 reduce,
+    5x5, pool projection) as in Szegedy et al.'s Table 1; the first ``blocks_at_14`` blocks
+    work on 14 x 14 maps (stage 3), the rest on 7 x 7 maps (stage 4)."""
+
+    in_channels: int = 1
+    image_size: int = 28
+    n_classes: int = 10
+    stem: tuple[int, int] = (16, 32)
+    blocks: tuple[tuple[int, ...], ...] = ((16, 16, 24, 4, 12, 12), (24, 16, 32, 4, 12, 12),
+                                           (32, 24, 40, 6, 12, 12))
+    blocks_at_14: int = 1
+    dropout: float = 0.2
+
+    network_name = SMALL_GOOGLENET
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"arch": SMALL_GOOGLENET, **asdict(self), "stem": list(self.stem),
+                "blocks": [list(b) for b in self.blocks]}
+
+
+class Inception(nn.Module):
+    """Four parallel branches concatenated along channels, each ending in a ReLU (as in
+    torchvision's GoogLeNet), so the block's output is post-ReLU."""
+
+    def __init__(self, c_in: int, b1: int, r3: int, b3: int, r5: int, b5: int, proj: int) -> None:
+        super().__init__()
+        self.branch1 = _conv(c_in, b1, 1)
+        self.branch2 = nn.Sequential(_conv(c_in, r3, 1), _conv(r3, b3, 3))
+        self.branch3 = nn.Sequential(_conv(c_in, r5, 1), _conv(r5, b5, 5))
+        self.branch4 = nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1), _conv(c_in, proj, 1))
+        self.out_channels = b1 + b3 + b5 + proj
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], 1)
+
+
+class SmallGoogLeNet(nn.Module):
+    """GoogLeNet's layout scaled down for 28 x 28 images: conv1, pool, conv2, inception
+    blocks 3a, 3b, ... (14 x 14), pool, 4a, 4b, ... (7 x 7), global average pooling,
+    dropout and one linear layer ``fc`` (the logits)."""
+
+    def __init__(self, config: SmallGoogLeNetConfig = SmallGoogLeNetConfig()) -> None:
+        super().__init__()
+        self.config = config
+        if not 0 <= config.blocks_at_14 <= len(config.blocks) or config.image_size < 4:
+            raise ModelError(f"blocks_at_14 must be between 0 and {len(config.blocks)}, and "
+                             f"image_size at least 4 (got {config.blocks_at_14}, {config.image_size})")
+        self.conv1 = _conv(config.in_channels, config.stem[0], 5)
+        self.pool1 = nn.MaxPool2d(2)
+        self.conv2 = _conv(config.stem[0], config.stem[1], 3)
+        c_in, names = config.stem[1], ["conv1", "conv2"]
+        for i, shape in enumerate(config.blocks):
+            stage, letter = (3, i) if i < config.blocks_at_14 else (4, i - config.blocks_at_14)
+            names.append(f"inception{stage}{'abcdefghij'[letter]}")
+            block = Inception(c_in, *shape)
+            self.add_module(names[-1], block)
+            c_in = block.out_channels
+        self.pool3 = nn.MaxPool2d(2)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.flatten = nn.Flatten()
+        self.dropout = nn.Dropout(config.dropout)
+        self.fc = nn.Linear(c_in, config.n_classes)
+        self.blocks = names[2:]
+        self.layer_names = (*names, "fc")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv2(self.pool1(self.conv1(x)))
+        for i, name in enumerate(self.blocks):
+            if i == self.config.blocks_at_14:
+                x = self.pool3(x)
+            x = getattr(self, name)(x)
+        return self.fc(self.dropout(self.flatten(self.avgpool(x))))
+
+
+#: Network configurations by their ``arch`` name (``network_config`` builds one from a dict).
+SMALL_NETWORKS: dict[str, tuple[type, type]] = {
+    SMALL_ALEXNET: (SmallAlexNetConfig, SmallAlexNet),
+    SMALL_VGG: (SmallVGGConfig, SmallVGG),
+    SMALL_GOOGLENET: (SmallGoogLeNetConfig, SmallGoogLeNet),
+}
+
+
+def network_config(values: dict[str, Any]) -> Any:
+    """A network configuration from a (profile) mapping: ``arch`` picks the network
+    (default ``small-alexnet``); lists become tuples (nested lists: tuples of tuples)."""
+    values = dict(values)
+    arch = values.pop("arch", SMALL_ALEXNET)
+    if arch not in SMALL_NETWORKS:
+        raise ModelError(f"unknown arch {arch!r}; choose one of {', '.join(SMALL_NETWORKS)}")
+    config_type = SMALL_NETWORKS[arch][0]
+    unknown = set(values) - set(config_type.__dataclass_fields__)
+    if unknown:
+        raise ModelError(f"{arch} has no settings {sorted(unknown)}; its settings are "
+                         f"{sorted(config_type.__dataclass_fields__)}")
+    return config_type(**{k: _tupled(v) for k, v in values.items()})
+
+
+def _tupled(value: Any) -> Any:
+    return tuple(_tupled(v) for v in value) if isinstance(value, list) else value
+
+
+def build_network(config: Any) -> nn.Module:
+    """The small network a configuration describes (SmallAlexNet, SmallVGG or SmallGoogLeNet)."""
+    for config_type, network in SMALL_NETWORKS.values():
+        if isinstance(config, config_type):
+            return network(config)
+    raise ModelError(f"no small network for {type(config).__name__}; use one of "
+                     f"{', '.join(c.__name__ for c, _ in SMALL_NETWORKS.values())}")

@@ -82,10 +82,27 @@ class Step:
     run: Callable[[Profile], None]
 
 
-#: The steps `build_book` runs, in order, before any notebook. To add one, append
-#: ``Step("train", compendium.train.for_profile)`` (say) and give the profiles a
-#: ``train:`` section.
-PRE_NOTEBOOK_STEPS: list[Step] = []
+def _lazy(function: str) -> Callable[[Profile], None]:
+    """A step function of `compendium.steps`, imported when the step runs (that module
+    imports this one)."""
+
+    def run(profile: Profile) -> None:
+        from compendium import steps
+
+        getattr(steps, function)(profile)
+
+    run.__name__ = function
+    return run
+
+
+#: The steps `build_book` runs, in order, before any notebook; each reads its section of
+#: the profile (``data:``, ``train:``, ``record:``; see `compendium.steps`) and skips work
+#: whose cached output is current. To add one, append ``Step(section, function)``.
+PRE_NOTEBOOK_STEPS: list[Step] = [
+    Step("data", _lazy("prepare_data")),
+    Step("train", _lazy("train_model")),
+    Step("record", _lazy("record_store")),
+]
 
 
 def available_profiles() -> list[str]:

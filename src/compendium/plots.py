@@ -40,6 +40,8 @@ def jitterplot(
     highlight_class: int,
     thresholds: Mapping[str, float] | None = None,
     seed: int = 0,
+    title: str | None = None,
+    image_index: Sequence[int] | np.ndarray | None = None,
 ) -> alt.LayerChart:
     """One unit's activations, one point per image: activation on x, random jitter on y.
 
@@ -47,12 +49,14 @@ def jitterplot(
     Hovering a point shows its image index, class and activation. `thresholds` maps a
     label (e.g. ``"top-60 cut"``) to an activation, drawn as a labelled vertical rule.
     The jitter comes from `numpy.random.default_rng(seed)`, so the picture is repeatable.
+    `title` replaces the default title (e.g. to say that only a sample of images is drawn);
+    `image_index` gives the images' numbers for the tooltip (default 0, 1, 2, ...).
     """
     x, y = _check_unit(activations, labels, class_names, highlight_class)
     rng = np.random.default_rng(seed)
     table = pd.DataFrame(
         {
-            "image": np.arange(x.size),
+            "image": np.arange(x.size) if image_index is None else np.asarray(image_index),
             "activation": x,
             "class": [class_names[c] for c in y],
             "group": np.where(y == highlight_class, class_names[highlight_class], OTHER_CLASSES),
@@ -83,7 +87,7 @@ def jitterplot(
             ],
         )
     )
-    title = f"{unit_label}: activation of every image ({class_names[highlight_class]} highlighted)"
+    title = title or f"{unit_label}: activation of every image ({class_names[highlight_class]} highlighted)"
     return _with_thresholds(points, thresholds, title, (x.min(), x.max()))
 
 
@@ -282,3 +286,216 @@ def scaling_chart(table: pd.DataFrame, size: str, title: str) -> alt.Chart:
         .configure_axis(labelFontSize=FONT_SIZE - 1, titleFontSize=FONT_SIZE)
         .configure_legend(labelFontSize=FONT_SIZE, orient="bottom")
     )
+
+
+#: Fig. 3's marks and their colours (the paper draws medians red and means green).
+BOX_MARKS = {"median": "#d62728", "mean ± SE": "#2c8c2c", "paper (AlexNet)": "#e07b00"}
+BOX_FILL = "#c6d7ee"
+#: Pixel offsets beside a box: the mean to its right, the paper's value to its left.
+BOX_SIDE = 15
+#: Width of a `box_plots` panel per layer: three panels of three layers fit a book page.
+BOX_WIDTH_PER_LAYER = 50
+
+
+def box_plots(
+    stats: pd.DataFrame,
+    panels: Mapping[str, str],
+    layers: Sequence[str] | None = None,
+    reference: pd.DataFrame | None = None,
+    columns: int = 3,
+) -> alt.ConcatChart:
+    """The paper's Fig. 3: one panel per measure, one box per layer.
+
+    `stats` has a row per (``layer``, ``measure``) with ``q25``, ``median``, ``q75``,
+    ``whisker_low``, ``whisker_high``, ``mean`` and ``sem`` (as
+    `compendium.results.layer_distributions` gives). `panels` maps each measure to its
+    panel title, in the order drawn. Each panel shows the box (quartiles), whiskers, the
+    median (red), and the mean with a bar of one standard error each way (green, to the
+    right of the box). `reference` rows (``measure``, ``layer``, ``value``, ``label``) are
+    the paper's values: a diamond left of a layer's box, or, where ``layer`` is empty (a
+    number for the whole network), a dashed line across the panel. Hover any mark for its
+    numbers.
+    """
+    missing = {"layer", "measure", "q25", "median", "q75", "whisker_low", "whisker_high",
+               "mean", "sem"} - set(stats.columns)
+    if missing:
+        raise ValueError(f"stats lacks columns {sorted(missing)}: use results.layer_distributions")
+    order = list(layers) if layers is not None else list(dict.fromkeys(stats["layer"]))
+    absent = [m for m in panels if m not in set(stats["measure"])]
+    if absent:
+        raise ValueError(f"no statistics for measures {absent}; stats has {sorted(set(stats['measure']))}")
+    reference = reference if reference is not None else pd.DataFrame(
+        columns=["measure", "layer", "value", "label"])
+    charts = [
+        _box_panel(stats[stats["measure"] == measure], reference[reference["measure"] == measure],
+                   title, order)
+        for measure, title in panels.items()
+    ]
+    return (
+        alt.concat(*charts, columns=columns, spacing=18)
+        .configure_axis(labelFontSize=FONT_SIZE - 1, titleFontSize=FONT_SIZE)
+        .configure_legend(labelFontSize=FONT_SIZE, orient="bottom", symbolSize=120)
+        .configure_view(stroke="#dddddd")
+        .configure_title(fontSize=FONT_SIZE, anchor="start")
+    )
+
+
+def _box_panel(stats: pd.DataFrame, reference: pd.DataFrame, title: str,
+               order: Sequence[str]) -> alt.LayerChart:
+    """One measure's panel of `box_plots`."""
+    data = stats.assign(low=stats["mean"] - stats["sem"].fillna(0),
+                        high=stats["mean"] + stats["sem"].fillna(0))
+    data = data.replace({np.nan: None})
+    x = alt.X("layer:N", sort=list(order), title=None, axis=alt.Axis(labelAngle=0))
+    y_scale = alt.Scale(domain=_box_domain(data, reference))
+    base = alt.Chart(_inline(data)).encode(x=x)
+    colour = alt.Color("mark:N", title=None, scale=alt.Scale(domain=list(BOX_MARKS),
+                                                             range=list(BOX_MARKS.values())))
+    tooltip = [alt.Tooltip("layer:N"), alt.Tooltip("n:Q", title="units")] + [
+        alt.Tooltip(f"{c}:Q", title=t, format=".3f") for c, t in (
+            ("median", "median"), ("q25", "25th percentile"), ("q75", "75th percentile"),
+            ("mean", "mean"), ("sem", "standard error"), ("min", "minimum"), ("max", "maximum"))
+        if c in data.columns]  # fmt: skip
+    layers = [
+        base.mark_rule(color="#555555", strokeWidth=1.5).encode(
+            y=alt.Y("whisker_low:Q", scale=y_scale, title=None), y2="whisker_high:Q", tooltip=tooltip),
+        base.mark_bar(size=2 * BOX_SIDE - 6, color=BOX_FILL, stroke="#555555").encode(
+            y="q25:Q", y2="q75:Q", tooltip=tooltip),
+        base.mark_tick(thickness=3, size=2 * BOX_SIDE - 6).transform_calculate(mark="'median'")
+        .encode(y="median:Q", color=colour, tooltip=tooltip),
+        base.mark_rule(strokeWidth=2.5, xOffset=BOX_SIDE).transform_calculate(mark="'mean ± SE'")
+        .encode(y="low:Q", y2="high:Q", color=colour, tooltip=tooltip),
+        base.mark_point(filled=True, size=60, opacity=1, xOffset=BOX_SIDE)
+        .transform_calculate(mark="'mean ± SE'").encode(y="mean:Q", color=colour, tooltip=tooltip),
+    ]
+    layers += _reference_marks(reference, x, colour)
+    return alt.layer(*layers).properties(
+        width=max(120, BOX_WIDTH_PER_LAYER * len(order)), height=140,
+        title=alt.TitleParams(_title_lines(title), fontSize=FONT_SIZE - 1),
+    )
+
+
+def _title_lines(title: str) -> list[str]:
+    """A long panel title on two lines, broken before its bracket: "g. Specificity",
+    "(at max. informedness)"."""
+    head, bracket, tail = title.partition(" (")
+    return [head, bracket.strip() + tail] if bracket else [title, " "]
+
+
+def _reference_marks(reference: pd.DataFrame, x: alt.X, colour: alt.Color) -> list[alt.Chart]:
+    """The paper's values in a `box_plots` panel: diamonds at layers, dashed lines otherwise."""
+    if reference.empty:
+        return []
+    ref = reference.assign(mark="paper (AlexNet)", value=reference["value"].astype(float))
+    tooltip = [alt.Tooltip("label:N", title="paper"), alt.Tooltip("value:Q", title="value", format=".3g")]
+    marks = []
+    at_layer = ref[ref["layer"].notna() & (ref["layer"] != "")]
+    if not at_layer.empty:
+        marks.append(alt.Chart(_inline(at_layer)).mark_point(
+            shape="diamond", filled=True, size=110, opacity=1, xOffset=-BOX_SIDE
+        ).encode(x=x, y="value:Q", color=colour, tooltip=tooltip))
+    network = ref[ref["layer"].isna() | (ref["layer"] == "")].drop(columns="layer")
+    if not network.empty:
+        marks.append(alt.Chart(_inline(network)).mark_rule(strokeDash=[6, 3], strokeWidth=2)
+                     .encode(y="value:Q", color=colour, tooltip=tooltip))
+    return marks
+
+
+def _box_domain(stats: pd.DataFrame, reference: pd.DataFrame) -> list[float]:
+    """A panel's y range: [0, 1] for the proportions, widened to hold every mark."""
+    values = pd.concat([stats[c] for c in ("whisker_low", "whisker_high", "min", "max", "low", "high")
+                        if c in stats.columns] + [reference["value"].astype(float)])
+    values = values.astype(float).dropna()
+    low = min(0.0, float(values.min())) if len(values) else 0.0
+    if low < -1e-6:  # e.g. logits: a little room below too
+        low = float(np.floor(low * 1.05))
+    high = max(1.0, float(values.max())) if len(values) else 1.0
+    if high > 1.0 + 1e-6:  # counts (e.g. classes in the top 100): a little headroom
+        high = float(np.ceil(high * 1.05))
+    else:
+        high = 1.0
+    return [low, high]
+
+
+#: Colours and marks of a group's member classes in `group_jitterplot` (the paper's Fig. 6
+#: draws its three bus classes as blue squares, red pentagons and green stars).
+GROUP_COLOURS = ("#1f4e9c", "#d62728", "#2c8c2c", "#e07b00", "#8c4fb8")
+GROUP_SHAPES = ("square", "triangle-up", "diamond", "cross", "triangle-down")
+
+
+def group_jitterplot(
+    activations: Sequence[float] | np.ndarray,
+    labels: Sequence[int] | np.ndarray,
+    class_names: Sequence[str],
+    unit_label: str,
+    group: Sequence[int],
+    thresholds: Mapping[str, float] | None = None,
+    seed: int = 0,
+    title: str | Sequence[str] | None = None,
+) -> alt.LayerChart:
+    """Like `jitterplot`, for a group of classes (a super-category): each class of `group`
+    has its own colour and mark, drawn on top; every other image is a grey circle.
+    `title` may be a list of lines."""
+    x, y = _check_unit(activations, labels, class_names, int(group[0]) if len(group) else -1)
+    group = [int(c) for c in group]
+    if not 1 <= len(group) <= len(GROUP_COLOURS) or len(set(group)) != len(group):
+        raise ValueError(f"group must list 1 to {len(GROUP_COLOURS)} different classes, not {group}")
+    for c in group:
+        _check_unit(x, y, class_names, c)
+    names = [class_names[c] for c in group]
+    member = np.isin(y, group)
+    table = pd.DataFrame({
+        "image": np.arange(x.size), "activation": x, "class": [class_names[c] for c in y],
+        "group": np.where(member, [class_names[c] for c in y], OTHER_CLASSES),
+        "in_group": member.astype(int), "jitter": np.random.default_rng(seed).uniform(0, 1, x.size),
+    })  # fmt: skip
+    domain = [*names, OTHER_CLASSES]
+    dense = x.size > 2000  # smaller, lighter marks so that dense clouds and rules stay visible
+    points = (
+        alt.Chart(_inline(table))
+        .mark_point(filled=True, size=16 if dense else 45, opacity=0.45 if dense else 0.7)
+        .encode(
+            x=alt.X("activation:Q", title="activation", scale=alt.Scale(zero=False, nice=True)),
+            y=alt.Y("jitter:Q", axis=None, scale=alt.Scale(domain=[0, 1])),
+            color=alt.Color("group:N", title=None, scale=alt.Scale(
+                domain=domain, range=[*GROUP_COLOURS[:len(group)], OTHER_COLOUR])),
+            shape=alt.Shape("group:N", title=None, scale=alt.Scale(
+                domain=domain, range=[*GROUP_SHAPES[:len(group)], "circle"])),
+            order=alt.Order("in_group:Q"),
+            tooltip=[alt.Tooltip("image:Q", title="image"), alt.Tooltip("class:N", title="class"),
+                     alt.Tooltip("activation:Q", title="activation", format=".4g")],
+        )
+    )
+    title = title or f"{unit_label}: activation of every image ({', '.join(names)} highlighted)"
+    return _with_thresholds(points, thresholds, title, (x.min(), x.max()))
+
+
+def am_ratio_chart(ratios: pd.DataFrame, title: str | None = None) -> alt.LayerChart:
+    """Activation maximisation check: per layer, one point per unit at the mean activation
+    of its AM images divided by its largest activation over the data set (log scale); the
+    rule at 1 marks the data set's maximum. `ratios` has columns ``layer``, ``unit``,
+    ``ratio``, ``AM mean`` and ``dataset max``."""
+    needed = {"layer", "unit", "ratio", "AM mean", "dataset max"}
+    if not needed <= set(ratios.columns):
+        raise ValueError(f"ratios needs columns {sorted(needed)}; it has {sorted(ratios.columns)}")
+    table = ratios[list(needed)].copy()
+    if not (table["ratio"] > 0).all():
+        raise ValueError("every ratio must be positive to draw on a log scale; leave out "
+                         "units whose AM images do not activate them")
+    order = list(dict.fromkeys(table["layer"]))
+    points = alt.Chart(_inline(table)).mark_point(filled=True, size=70, color=HIGHLIGHT_COLOUR).encode(
+        x=alt.X("ratio:Q", title="AM activation / largest activation over the data set",
+                scale=alt.Scale(type="log")),
+        y=alt.Y("layer:N", sort=order, title=None),
+        tooltip=[alt.Tooltip("layer:N"), alt.Tooltip("unit:Q"),
+                 alt.Tooltip("ratio:Q", format=".2f"),
+                 alt.Tooltip("AM mean:Q", format=".3g"),
+                 alt.Tooltip("dataset max:Q", format=".3g")],
+    )
+    rule = alt.Chart(_inline(pd.DataFrame({"ratio": [1.0]}))).mark_rule(
+        color=THRESHOLD_COLOURS[0], strokeDash=[4, 3]).encode(x="ratio:Q")
+    return (rule + points).properties(
+        width=WIDTH, height=40 * len(order) + 20,
+        title=title or "Do the AM images drive their units beyond the data set's maximum?",
+    ).configure_axis(labelFontSize=FONT_SIZE, titleFontSize=FONT_SIZE).configure_title(
+        fontSize=FONT_SIZE + 2)

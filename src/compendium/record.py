@@ -230,17 +230,18 @@ def record_torchvision(name: str, image_folder: str | os.PathLike, *,
                        max_per_class: int | None = None, layers: Sequence[str] | None = None,
                        keep: str = "correct", path: str | os.PathLike | None = None,
                        batch_size: int = 64, device: str = "cpu", num_workers: int = 0,
-                       seed: int = 0) -> RecordResult:
+                       seed: int = 0, num_classes: int = 1000) -> RecordResult:
     """Record torchvision's ``name`` (alexnet, vgg16, googlenet) on an ImageNet-style folder.
 
     ``layers`` picks among :func:`compendium.models.layer_paths` names (default: all).
     With ``weights=None`` the network has seeded random weights (for tests).
+    ``num_classes``: outputs of the network the weights belong to (365 for Places-365).
     """
     from .datasets import ImageFolderDataset
     from .models import file_sha256, imagenet_transform, layer_paths, load_torchvision
 
     torch.manual_seed(seed)
-    model = load_torchvision(name, weights)
+    model = load_torchvision(name, weights, num_classes=num_classes)
     data = ImageFolderDataset(image_folder, synsets=synsets, transform=imagenet_transform(),
                               max_per_class=max_per_class)
     table = layer_paths(model)

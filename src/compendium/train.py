@@ -31,7 +31,8 @@ from tqdm.auto import tqdm
 
 from .datasets import ImageSet, cache_dir, load_fashion_mnist
 from .files import atomic_path
-from .models import SMALL_ALEXNET, SmallAlexNet, SmallAlexNetConfig, file_sha256
+from .models import (SMALL_ALEXNET, SmallAlexNet, SmallAlexNetConfig, build_network,
+                     file_sha256, network_config)
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +81,7 @@ class TrainConfig:
                              f"known: {sorted(cls.__dataclass_fields__)}")
         model = values.pop("model", {})
         if isinstance(model, dict):
-            model = SmallAlexNetConfig(**{k: tuple(v) if isinstance(v, list) else v
-                                          for k, v in model.items()})
+            model = network_config(model)  # ``arch`` picks the network; default small-alexnet
         return cls(model=model, **values)
 
 
@@ -100,7 +100,7 @@ class TrainedModel:
 
     @property
     def name(self) -> str:
-        return f"{SMALL_ALEXNET}-{self.config.key}"
+        return f"{getattr(self.config.model, 'network_name', SMALL_ALEXNET)}-{self.config.key}"
 
 
 def model_dir() -> Path:
@@ -126,7 +126,7 @@ def load_trained(config: TrainConfig) -> TrainedModel | None:
     if report.get("weights_sha256") != file_sha256(weights):
         log.warning("%s does not match the sha256 in %s; retraining", weights, report_path)
         return None
-    model = SmallAlexNet(config.model)
+    model = build_network(config.model)
     model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
     log.info("loaded trained model %s (test accuracy %.4f)", weights, report["test_accuracy"])
     return TrainedModel(model.eval(), config, weights, report)
@@ -140,17 +140,22 @@ def _paths(config: TrainConfig) -> tuple[Path, Path]:
 def train(config: TrainConfig = TrainConfig(), *, device: str = "cpu",
           threads: int | None = 2) -> TrainedModel:
     """Train from scratch with Adam and cross-entropy; evaluate on the test set each epoch."""
-    if config.dataset != "fashion-mnist":
-        raise ValueError(f"training supports dataset 'fashion-mnist', not {config.dataset!r}")
+    if config.dataset not in TRAIN_DATASETS:
+        raise ValueError(f"training supports datasets {', '.join(TRAIN_DATASETS)}, "
+                         f"not {config.dataset!r}")
     if threads:
         torch.set_num_threads(threads)
-    train_set = load_fashion_mnist("train")
+    train_set = training_split(config.dataset, "train")
     if config.n_train:
         train_set = train_set.subset(config.n_train)
-    test_set = load_fashion_mnist("test")
+    test_set = training_split(config.dataset, "test")
+    if config.model.n_classes != len(train_set.class_names):
+        raise ValueError(f"{config.dataset} has {len(train_set.class_names)} labels but the "
+                         f"network has n_classes={config.model.n_classes}; set the model's "
+                         f"n_classes to {len(train_set.class_names)}")
     generator = torch.Generator().manual_seed(config.seed)
     torch.manual_seed(config.seed)
-    model = SmallAlexNet(config.model).to(device)
+    model = build_network(config.model).to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
     x, y = _tensors(train_set)
     epochs = []
@@ -234,3 +239,18 @@ def _save(model: SmallAlexNet, config: TrainConfig, epochs: list[dict], device: 
 def smoke_config(n_train: int = 2000, epochs: int = 1) -> TrainConfig:
     """A tiny configuration for tests and the smoke profile."""
     return replace(TrainConfig(), n_train=n_train, epochs=epochs)
+
+
+#: Training sets: Fashion-MNIST with its 10 classes, or with the coarse labels of
+#: :data:`compendium.categories.COARSE_GROUPS` (the stand-in for a scene-trained network).
+TRAIN_DATASETS = ("fashion-mnist", "fashion-mnist-coarse")
+
+
+def training_split(dataset: str, split: str) -> ImageSet:
+    """The images and training labels of ``dataset`` (one of `TRAIN_DATASETS`)."""
+    data = load_fashion_mnist(split)
+    if dataset == "fashion-mnist-coarse":
+        from .categories import coarse_task
+
+        data = coarse_task(data)
+    return data

@@ -1,0 +1,471 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (compendium)
+#     language: python
+#     name: compendium
+# ---
+
+# %% [markdown]
+# (ch-other-cnns)=
+# # Network Dissection's detectors under the other measures
+#
+# Network Dissection {cite:p}`bau2017,zhou2019dissection` names a unit after the concept
+# whose segmentation masks its strongest activations overlap best, and calls it a detector
+# of that concept when the overlap is large enough. Section 3.3 and Appendix D of
+# {cite:t}`gale2020` take the units it called *bus* detectors in three networks (VGG-16
+# and GoogLeNet trained on the scenes of Places-365, GoogLeNet trained on ImageNet) and
+# look at them with the measures of {ref}`ch-measures`. 'Bus' was chosen because it maps
+# onto exactly three ImageNet classes (school bus, trolleybus, minibus), so the images of
+# the concept can be picked out by their labels.
+#
+# The paper copied the unit lists from the Network Dissection website. This chapter runs
+# Network Dissection itself, on networks trained here, so that both verdicts, the
+# dissection's and the measures', concern the same units, the same images and the same
+# code. Footwear (sandal, sneaker, ankle boot) plays the part of 'bus'.
+
+# %% tags=["parameters"]
+profile = "default"  # the profile that produced this page (set by the pipeline)
+data = "fashion-mnist"  # "fashion-mnist" (networks trained here) or "imagenet" (torchvision)
+nets = [  # fashion-mnist: name, arch, task (classes|coarse), layer [, epochs, model]
+    {"name": "AlexNet (classes)", "arch": "small-alexnet", "task": "classes",
+     "layer": "conv5", "epochs": 5},
+    {"name": "VGG (coarse)", "arch": "small-vgg", "task": "coarse", "layer": "conv3_3"},
+    {"name": "GoogLeNet (coarse)", "arch": "small-googlenet", "task": "coarse",
+     "layer": "inception4b"},
+    {"name": "GoogLeNet (classes)", "arch": "small-googlenet", "task": "classes",
+     "layer": "inception4b"},
+]
+super_category = "footwear"  # the concept that plays 'bus'
+super_category_classes = None  # None: compendium.categories; imagenet: its WordNet ids
+quantile = 0.005  # share of each unit's map values above its threshold (published: 0.005)
+iou_threshold = 0.04  # IoU above which a unit detects its best concept (published: 0.04)
+published_quantile = 0.005  # the first network is also dissected with this quantile
+nominate_rule = "label"  # "label": best concept is the super-category; "iou": IoU only
+epochs = 2  # training epochs of the networks that do not set their own
+n_train = None  # None: all 60,000 training images
+n_images = None  # test images to dissect and measure; None: all 10,000
+top_n = 100  # the N of the top-N precision (the paper's Tables A3-A5: 100)
+max_points = None  # most points per jitterplot (all images of the super-category are drawn)
+threads = 2  # CPU threads for training and dissection
+seed = 0  # seed of the training and of the jitter
+image_folder = None  # imagenet: the ILSVRC-2012 folder, one sub-folder per WordNet id
+synsets = None  # imagenet: 'wnid name' lines; None: ImageNet-1k's order
+max_per_class = 100  # imagenet: the first images of each class, as in Appendix D
+
+# %% tags=["remove-input"]
+import logging
+import warnings
+
+import numpy as np
+import pandas as pd
+from IPython.display import Markdown, display
+
+# tqdm would warn that notebook progress widgets are missing; plain bars are fine.
+warnings.filterwarnings("ignore", message="IProgress not found")
+logging.basicConfig(level=logging.WARNING)
+
+from compendium import other_cnns, plots, report  # noqa: E402
+from compendium.categories import SUPER_CATEGORIES  # noqa: E402
+from compendium.datasets import FASHION_MNIST_CLASSES, load_fashion_mnist  # noqa: E402
+from compendium.dissect import class_concepts  # noqa: E402
+
+pd.set_option("display.precision", 3)
+pd.set_option("display.max_columns", 30)
+display(report.profile_banner(profile, {
+    "data": data, "nets": [n["name"] for n in nets], "layers": [n["layer"] for n in nets],
+    "super_category": super_category, "quantile": quantile, "iou_threshold": iou_threshold,
+    "published_quantile": published_quantile, "nominate_rule": nominate_rule,
+    "epochs": epochs, "n_train": n_train, "n_images": n_images, "top_n": top_n, "seed": seed,
+}))
+if data not in ("fashion-mnist", "imagenet"):
+    raise ValueError(f"data must be 'fashion-mnist' or 'imagenet', not {data!r}")
+fashion = data == "fashion-mnist"
+
+# %% [markdown]
+# ## Network Dissection in five steps
+#
+# The compendium's `compendium.dissect` does what {cite:t}`bau2017` describe, for one
+# convolutional layer at a time:
+#
+# 1. **Maps.** Every image goes through the network; each unit gives a map of activations
+#    over the positions of the layer (7 x 7 in the last convolutional layers here).
+# 2. **Threshold.** Over all images and positions together, a unit's threshold is the
+#    value that only its top 0.5% of map values exceed. The compendium streams the maps
+#    and keeps, per unit, just the largest values needed to place that quantile exactly,
+#    so memory grows with the number of kept values, not with the number of images.
+# 3. **Unit masks.** Each map is enlarged (bilinear interpolation) to the resolution of the
+#    concept masks and cut at the threshold: the unit's mask is where it is above it.
+# 4. **IoU.** For a concept $c$, sum over all images the pixels where the unit's mask and
+#    the concept's mask overlap, and divide by the sum of the pixels where either is on:
+#
+#    $$\text{IoU}(u, c) = \frac{\sum_i |M_{u,i} \cap L_{c,i}|}{\sum_i |M_{u,i} \cup L_{c,i}|}.$$
+#
+# 5. **Label.** The unit is named after the concept with the highest IoU, and counted as a
+#    detector of it when that IoU exceeds 0.04.
+#
+# The two constants, the quantile (0.005) and the IoU threshold (0.04), are parameters of
+# this page. **Concepts and their masks.** Fashion-MNIST photographs show one garment on a
+# black background, so the garment's pixels (those above 0) are a ready-made segmentation.
+# A concept's mask in an image is the garment when the image belongs to one of the
+# concept's classes, and empty otherwise. The concepts are the ten classes and the two
+# super-categories, footwear and upper body. Where Network Dissection probes a network
+# with the Broden images, here the probe images are the same test images that the
+# selectivity measures see.
+#
+# **Unit numbers.** Network Dissection's result files and website number the units of a
+# layer from 1; torch, and every table of this book, number channels from 0. The paper's
+# Tables A3-A5 print Network Dissection's numbers (the authors' scripts subtract one
+# before indexing their activations), and so do the paper's rows in this book's data
+# file. `compendium.dissect.read_dissection_csv` reads a published result and adds a
+# `unit_index` column counted from 0.
+
+# %% [markdown]
+# ## The networks
+#
+# The paper's three networks are two architectures trained on two tasks. The default
+# profile mirrors that design with small networks trained here on Fashion-MNIST:
+#
+# - a VGG-style network (blocks of 3 x 3 convolutions; `conv3_3` is its last convolution,
+#   in the place of VGG-16's `conv5_3`) and a GoogLeNet-style network (inception blocks;
+#   `inception4b` is its last, in the place of `inception4e`) are each trained on a
+#   **coarse task**, five groups (footwear, upper body, trouser, dress, bag) instead of the
+#   ten classes. They stand in for the Places-365 networks {cite:p}`zhou2018places`,
+#   which learned scenes rather than the objects that the measures ask about;
+# - the same GoogLeNet-style network trained on the **ten classes** stands in for GoogLeNet
+#   trained on ImageNet {cite:p}`szegedy2015`;
+# - the small AlexNet of the earlier chapters (ten classes) comes along for free, since its
+#   weights are already cached.
+#
+# One difference from the paper's design must be kept in mind. Footwear is itself one of
+# the five coarse labels, so the coarse networks were *trained* to separate footwear from
+# the rest. 'Bus' is not one of the Places-365 categories, although several scenes (a
+# bus station, the inside of a bus) feature buses. The coarse networks are therefore a
+# friendlier setting for a footwear detector than Places-365 was for a bus detector.
+#
+# Every network is trained with the same code, optimiser and seed as the default AlexNet
+# (`compendium.train`), and its weights are cached by configuration. Its activations on
+# the test images are recorded with the same recorder, keeping *every* test image rather
+# than only the correctly classified ones, as the paper's Appendix D did with its first
+# 100 ImageNet images per class.
+
+# %% tags=["remove-input", "remove-stderr"]
+if fashion:
+    specs = other_cnns.net_specs(nets)
+    groups = dict(SUPER_CATEGORIES)
+    if super_category_classes is not None:
+        groups[super_category] = tuple(super_category_classes)
+    if super_category not in groups:
+        raise ValueError(f"super_category {super_category!r} is not one of "
+                         f"{', '.join(groups)}; give its classes as super_category_classes")
+    concepts = class_concepts(list(FASHION_MNIST_CLASSES), groups)
+    results = [
+        other_cnns.dissect_small_net(
+            spec, super_category=super_category, concepts=concepts, quantile=quantile,
+            iou_threshold=iou_threshold, rule=nominate_rule, epochs=epochs, n_train=n_train,
+            seed=seed, n_images=n_images, top=top_n, threads=threads)
+        for spec in specs
+    ]
+else:
+    from compendium.steps import expand  # ${NAME} in a profile: an environment variable
+
+    image_folder, nets = expand(image_folder, profile), expand(nets, profile)
+    if image_folder is None:
+        raise ValueError("the imagenet data need image_folder: the folder of ILSVRC-2012 "
+                         "images with one sub-folder per WordNet id (set it in "
+                         "notebooks/params/imagenet.yml)")
+    if not super_category_classes:
+        raise ValueError("give super_category_classes: the WordNet ids of the super-category "
+                         "(for 'bus': n04146614, n04487081, n03769881)")
+    results = [
+        other_cnns.imagenet_result(
+            entry, image_folder=image_folder, synsets=synsets, max_per_class=max_per_class,
+            group_wnids=super_category_classes, super_category=super_category,
+            iou_threshold=iou_threshold, top=top_n, seed=seed)
+        for entry in nets
+    ]
+group_names = [results[0].class_names[c] for c in results[0].group]
+display(Markdown(
+    f"The super-category **{super_category}** is made of the classes "
+    f"{', '.join(group_names)}. The networks of this run:"))
+display(pd.DataFrame({r.name: r.info for r in results}))
+
+# %% [markdown]
+# ## What the published quantile means on these images
+#
+# The IoU has a ceiling that depends only on how much of the data the two masks cover. If
+# a unit's masks cover a share $a$ of all pixels of all images and a concept's masks a
+# share $m$, the overlap is at most $\min(a, m)$ and the union at least $\max(a, m)$, so
+# $\text{IoU} \le \min(a, m) / \max(a, m)$. In the Broden images a concept like 'bus' covers
+# a small share of all pixels, and the top 0.5% of a unit's activations can cover much of
+# it. On Fashion-MNIST every image is one large object, and a super-category spanning
+# three of ten classes covers far more than 0.5% of the pixels, so even a perfect
+# footwear unit would stay near the 0.04 threshold, while each single class, covering less,
+# can score higher and wins the label. The table gives the ceilings for this run's images;
+# below it, the first network is dissected with the published quantile to show the
+# consequence.
+
+# %% tags=["remove-input", "remove-stderr"]
+if fashion:
+    images = load_fashion_mnist("test")
+    images = images.subset(n_images) if n_images else images
+    first = results[0]
+    check = other_cnns.cached_dissection(
+        first.trained, images, first.layer, concepts, quantile=published_quantile,
+        iou_threshold=iou_threshold)
+    ceilings = other_cnns.iou_ceilings(images, concepts, {
+        f"ceiling at a = {published_quantile}": published_quantile,
+        f"ceiling at a = {quantile} (this page)": quantile,
+    })
+    display(ceilings)
+    labelled = check.table()
+    counts = labelled[labelled["detector"]]["label"].value_counts()
+    best_here = check.iou_table()[super_category].max()
+    display(Markdown(
+        f"With the published quantile ({published_quantile}), {first.name}'s "
+        f"`{first.layer}` has {int(labelled['detector'].sum())} detectors of "
+        f"{check.n_units} units: "
+        + (", ".join(f"{n} {name}" for name, n in counts.items()) or "none")
+        + f". **{int(counts.get(super_category, 0))}** of them are {super_category} "
+        f"detectors; the best {super_category} IoU of any unit is {best_here:.3f}, against a "
+        f"ceiling of {ceilings.loc[super_category].iloc[1]:.3f}. After enlarging the maps, "
+        f"{100 * check.active_fraction:.2f}% of all pixels lie above the units' thresholds "
+        f"on average (the enlarged maps are smoother than the raw ones, so fewer of their "
+        f"pixels pass). The rest of this page uses the quantile {quantile}"
+        + (" (the published value)." if quantile == published_quantile else
+           ", under which a unit's masks can cover as much as the super-category's.")))
+else:
+    display(Markdown("This section needs concept masks, which ImageNet does not have; the "
+                     "IoU values below are the published ones."))
+
+# %% [markdown]
+# ## The units Network Dissection nominates
+#
+# For each network, the table counts the units by their best concept and how many of them
+# pass the IoU threshold; the units nominated as super-category detectors are listed
+# below it with their IoU. With `nominate_rule = "label"` (Network Dissection's own
+# labelling, and the source of the paper's lists) a unit is nominated when its *best*
+# concept is the super-category; with `"iou"` every unit whose IoU with the super-category
+# passes the threshold is nominated, whatever its best concept.
+
+# %% tags=["remove-input"]
+if fashion:
+    labels_by_net = {}
+    for r in results:
+        t = r.dissection.table()
+        labels_by_net[r.name] = t.groupby("label")["detector"].agg(units="size", detectors="sum")
+    overview = pd.concat(labels_by_net, axis=1).fillna(0).astype(int)
+    overview.index.name = "best concept"
+    display(overview)
+    timing = pd.DataFrame({
+        r.name: {"layer": r.layer, "units": r.dissection.n_units,
+                 "map": "x".join(map(str, r.dissection.map_shape)),
+                 **r.dissection.seconds,
+                 "kept values (MB)": round(r.dissection.buffer_bytes / 2**20, 1)}
+        for r in results}).T
+    display(Markdown("Time per dissected layer on the machine that built this page (cached "
+                     "results keep the time of the run that computed them), and the most "
+                     "memory the threshold's buffer of kept values can take:"))
+    display(timing)
+for r in results:
+    # imagenet: Network Dissection's numbers (from 1); the networks trained here: from 0
+    numbers = r.units["unit"] + (0 if fashion else 1)
+    listed = ", ".join(f"{u} ({i:.3g})" for u, i in zip(numbers, r.units["iou"]))
+    display(Markdown(
+        f"**{r.name}**, `{r.layer}`: {len(r.units)} units nominated as {super_category} "
+        f"detectors" + ("" if fashion else " (numbered from 1)")
+        + (f": {listed}" if len(r.units) else ".")))
+
+# %% [markdown]
+# ## Tables A3-A5 for this run's nominated units
+#
+# One table per network, one row per nominated unit, in the order of IoU. The first
+# columns are the paper's: the IoU, the share of activations above zero for the
+# super-category (A) and for all other images (not A), the mean activation of each with
+# its standard error, the share of A among the 100 most active images (`precision_100`)
+# and CCMAS with A against the pooled rest. The paper printed only these; the last
+# columns add the signal-detection measures for the same class A: recall at precision 1
+# and at precision .95, and the maximum informedness with its threshold, hit rate
+# (`mi_recall`), false-alarm proportion FP / (TP + FP) and false-positive rate FP / N(not A).
+# Units are numbered from 0 (see above).
+
+# %% tags=["remove-input"]
+detector_tables = {r.name: r.table for r in results}
+for r in results:
+    display(Markdown(f"**{r.name}**, layer `{r.layer}`"))
+    if r.table.empty:
+        display(Markdown(f"No unit of this layer is nominated as a {super_category} detector."))
+    else:
+        shown = r.table.set_index("unit")
+        if nominate_rule == "label":  # every row's best concept is the super-category
+            shown = shown.drop(columns="label")
+        # two narrower tables: the paper's columns, then the signal-detection measures
+        split = shown.columns.get_loc("recall_p100")
+        display(other_cnns.display_table(shown.iloc[:, :split]))
+        display(other_cnns.display_table(shown.iloc[:, split:]))
+
+# %% [markdown]
+# The paper's own three tables, for comparison (unit numbers counted from 1; the paper
+# gives no standard errors, only that they were below 5 in Table A3 and below 2 in Tables
+# A4-A5):
+
+# %% tags=["remove-input", "hide-output"]
+for source, (network, layer) in other_cnns.PAPER_TABLES.items():
+    display(Markdown(f"**{source}**: {network}, `{layer}`"))
+    display(other_cnns.paper_table(source).drop(columns=["network", "layer"]).set_index("unit"))
+
+# %% [markdown]
+# ## Fig. 6: the top-IoU unit of each network
+#
+# The paper's Fig. 6 shows, for each of its three networks, the jitterplot of the unit with
+# the highest IoU for 'bus': one point per image, activation across, random height, the
+# three bus classes in colour and every other image in grey. Here the same plot for the
+# top-IoU nominated unit of each network; each class of the super-category has its own
+# colour and mark. Hover a point for its image, class and activation; the dashed rule is
+# the threshold of maximum informedness for the super-category.
+
+# %% tags=["remove-input"]
+for r in results:
+    if r.table.empty:
+        display(Markdown(f"**{r.name}**: no nominated unit to plot."))
+        continue
+    top = r.table.iloc[0]
+    unit = int(top["unit"])
+    acts, labels, names = other_cnns.unit_activations(r.activations_path, r.layer, [unit])
+    shown = other_cnns.plot_sample(labels, r.group, max_points, seed)
+    note = "" if len(shown) == len(labels) else f", {len(shown):,} of {len(labels):,} images"
+    title = [f"{r.name}, {r.layer}.{unit}",
+             f"IoU {top['iou']:.3f}, precision {top[f'precision_{top_n}']:.2f}, "
+             f"CCMAS {top['ccmas']:.2f}{note}"]
+    display(plots.group_jitterplot(
+        acts[shown, 0], labels[shown], [n.split(",")[0] for n in names], f"{r.layer}.{unit}",
+        r.group, thresholds={"max. informedness": float(top["mi_threshold"])}, seed=seed,
+        title=title))
+    display(Markdown(
+        f"Mean activation {top['mean_A']:.2f} for {super_category} and "
+        f"{top['mean_notA']:.2f} for the rest; at the threshold of maximum informedness the "
+        f"unit finds {100 * top['mi_recall']:.0f}% of the {super_category} images, and "
+        f"{100 * top['mi_false_alarm']:.0f}% of the images above that threshold are not "
+        f"{super_category}."))
+
+# %% [markdown]
+# The numbers the paper prints under its three panels, beside the same numbers for this
+# run's plotted units (the paper's IoU is the one Network Dissection's website gave):
+
+# %% tags=["remove-input"]
+display(other_cnns.figure6_rows(results).set_index(["network", "unit"]))
+
+# %% [markdown]
+# ## Beside the paper
+#
+# One column per network: how many units the dissection nominated, and what the measures
+# say about them at best and at worst. The paper's columns come from its Tables A3-A5
+# (A3: VGG-16 on Places-365; A4: GoogLeNet on Places-365; A5: GoogLeNet on ImageNet), which
+# have no signal-detection measures (–).
+
+# %% tags=["remove-input"]
+summary_tables = {**detector_tables,
+                  **{f"{source} (paper)": other_cnns.paper_table(source)
+                     for source in other_cnns.PAPER_TABLES}}
+display(other_cnns.format_summary(other_cnns.summarise(summary_tables)))
+
+if not fashion:
+    for r in results:
+        if r.info.get("paper"):
+            display(Markdown(f"**{r.name}** beside {r.info['paper']}, unit by unit:"))
+            display(other_cnns.beside_paper(r.table, r.info["paper"]))
+
+# %% tags=["remove-input"]
+ours = pd.concat([t for t in detector_tables.values() if len(t)], ignore_index=True) \
+    if any(len(t) for t in detector_tables.values()) else pd.DataFrame()
+all_labels = other_cnns.unit_activations(results[0].activations_path, results[0].layer, [])[1]
+base_rate = float(np.isin(all_labels, results[0].group).mean())
+prec = f"precision_{top_n}"
+if ours.empty:
+    display(Markdown(f"No network nominated a {super_category} detector with these "
+                     "settings, so there is nothing to compare."))
+else:
+    best_mi = ours.loc[ours["max_informedness"].idxmax()]
+    worst = ours.loc[ours[prec].idxmin()]
+    display(Markdown(
+        f"**What this run shows.** Across the {len(results)} networks, Network Dissection "
+        f"nominated {len(ours)} {super_category} units. Their precision (the share of "
+        f"{super_category} among each unit's {top_n} most active images) ranges from "
+        f"{ours[prec].min():.2f} to {ours[prec].max():.2f}, and "
+        f"{int((ours[prec] >= 0.75).sum())} of them reach the 0.75 that Zhou et al. (2015) "
+        f"asked of a detector (the paper: at most .58, none at .75). CCMAS ranges from "
+        f"{ours['ccmas'].min():.2f} to {ours['ccmas'].max():.2f} (the paper: .34 to .82). On "
+        f"average {ours['pct_above_zero_A'].mean():.1f}% of {super_category} images and "
+        f"{ours['pct_above_zero_notA'].mean():.1f}% of the other images activate a nominated "
+        f"unit above zero (the paper: 93.7-100% of bus images, 22.3-97.0% of the others).\n\n"
+        f"The two methods can disagree outright: {worst['network']}'s unit "
+        f"{int(worst['unit'])} has an IoU of {worst['iou']:.3f} with {super_category} but a "
+        f"precision of {worst[prec]:.2f} and a CCMAS of {worst['ccmas']:.2f}, as the "
+        f"paper's GoogLeNet unit 494 (IoU .11, precision .00) did. The IoU asks *where* in "
+        f"an image a unit's strongest responses fall; the measures ask *which* images drive "
+        f"the unit hardest, and the two need not agree.\n\n"
+        f"No nominated unit is a detector in the strict sense: recall at perfect precision "
+        f"is at most {ours['recall_p100'].max():.2f}, so every unit's most active non-"
+        f"{super_category} image outranks a large part of the {super_category} images. The "
+        f"best maximum informedness, {best_mi['max_informedness']:.2f} ({best_mi['network']}, "
+        f"unit {int(best_mi['unit'])}), comes with a hit rate of {best_mi['mi_recall']:.2f} "
+        f"and a false-alarm proportion of {best_mi['mi_false_alarm']:.2f}."))
+
+# %% [markdown]
+# **How to read these numbers against the paper's.** The paper's verdict was that Network
+# Dissection's bus units respond to nearly every bus but also to a large share of other
+# images: some sensitivity to buses, little specificity. The same questions can be put to
+# each row above: does the unit respond to almost all of the super-category
+# (`% > 0, A`), to how many other images does it respond (`% > 0, not A`), and does any
+# threshold separate the super-category from the rest without many false alarms (recall
+# at precision 1 and .95, and the hit rate and false-alarm proportion at maximum
+# informedness)?
+#
+# Three differences from the paper's setting change what the numbers can be:
+#
+# - **Base rate.** Precision and the false-alarm proportion depend on how common the
+#   super-category is. The paper's 300 buses were 0.3% of its 100,000 images, so a unit
+#   with no preference at all would put about 0.3 buses among its top 100. The share of
+#   the super-category in this run's images is given below; a unit with no preference
+#   would reach that share as its precision, and a mild preference pushes it far higher.
+#   Recall at precision 1 and the hit rate at maximum informedness do not depend on the
+#   base rate in this way.
+# - **Training task.** The coarse networks were trained with footwear as one of their five
+#   outputs, which favours footwear units; the paper's Places-365 networks never saw 'bus'
+#   as a label.
+# - **Concepts.** Here the super-category's masks are the whole garment in every image of
+#   its classes; Broden's 'bus' masks mark buses inside scenes, among other objects.
+
+# %% tags=["remove-input"]
+display(Markdown(
+    f"In this run {100 * base_rate:.1f}% of the {len(all_labels):,} measured images belong "
+    f"to {super_category} (the paper: 300 of 100,000 images, 0.3%, were buses)."))
+
+# %% [markdown]
+# ## The paper's own networks
+#
+# The profile `imagenet` runs this page on torchvision's VGG-16 (`conv5_3`) and GoogLeNet
+# (`inception4e`) over an ImageNet folder, the first 100 images of each class as in
+# Appendix D, and measures the units that the paper's Tables A3-A5 list, given as
+# parameters in `notebooks/params/imagenet.yml` with Network Dissection's numbers
+# (counted from 1). It needs what cannot ship with this book:
+#
+# - the ILSVRC-2012 images (`image_folder`), with one sub-folder per WordNet id;
+# - the weights. The unit numbers refer to the Caffe models of Network Dissection's model
+#   zoo, so they identify the same units only in those weights: convert them to
+#   torchvision's layout and give the file as `weights` (and `num_classes: 365` for the
+#   Places-365 networks). torchvision's own ImageNet weights (`weights: DEFAULT`) were
+#   trained separately, so their unit 494 is not the paper's;
+# - optionally, a Network Dissection result file per network (`dissection_csv`, the
+#   `tally.csv` with columns `unit`, `category`, `label`, `score`): the units labelled
+#   with the super-category and a score above the IoU threshold are then measured instead
+#   of the listed ones.
+#
+# With those, each table above gains a `unit (from 1)` column and a unit-by-unit table puts
+# this run's numbers beside the paper's. The same code is tested with random weights on a
+# few generated images.
