@@ -127,7 +127,7 @@ def main() -> None:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         from results_io import append
 
-        print(f"appended to {append(rows, 'dissect')}")
+        append(rows, "dissect")
 
 
 if __name__ == "__main__":

@@ -65,10 +65,9 @@ from IPython.display import HTML, Markdown, display
 # tqdm would warn that notebook progress widgets are missing; plain bars are fine.
 warnings.filterwarnings("ignore", message="IProgress not found")
 
-from compendium import am, behaviour, observers as obs, paper, plots, report, steps as prep  # noqa: E402
-from compendium.pipeline import load_profile  # noqa: E402
+from compendium import am, behaviour, observers as obs, paper, plots, report  # noqa: E402
+from compendium import steps as prep  # noqa: E402
 from compendium.store import open_activations  # noqa: E402
-from compendium.train import trained_model  # noqa: E402
 
 pd.set_option("display.precision", 2)
 torch.set_num_threads(threads)
@@ -79,14 +78,18 @@ display(report.profile_banner(profile, {
     "threshold": threshold, "responses": responses, "seed": seed,
 }))
 
-trained = trained_model(prep.train_config(load_profile(profile)))
-network = trained.model.eval()
+behind = am.profile_network(profile)
+network, image = behind.model, behind.image
 store_file = open_activations(prep.chapter_store(profile, store))
 class_names = list(store_file.class_names)
-image = am.ImageSpec.fashion_mnist()
 config = am.AMConfig.from_dict({"images_per_unit": images_per_unit, "steps": steps,
                                 "seed": seed, **am_settings})
 device = am.default_device()
+if network is None:
+    display(Markdown(
+        f"**This profile has {behind.description}.** No AM images can be made, so the "
+        "sections that make and judge them are left empty; the design and, given a "
+        "response file (`responses`), Table 1 are computed as usual."))
 
 # %% [markdown]
 # ## Which units
@@ -103,12 +106,14 @@ device = am.default_device()
 # %%
 chosen = {}
 for layer in layers:
-    maxima = behaviour.unit_maxima(store_file, layer)
+    if isinstance(units[layer], int):
+        maxima = behaviour.unit_maxima(store_file, layer)
+    else:  # a list of units is taken as it is
+        maxima = np.ones(store_file.n_units(layer))
     chosen[layer] = behaviour.sample_units(maxima, units[layer], seed=seed,
                                            layer=layer)
-classes = pd.concat(
-    [behaviour.unit_classes(store_file, layer, chosen[layer]) for layer in layers],
-    ignore_index=True)
+classes = pd.concat([behaviour.unit_classes(store_file, layer, chosen[layer])
+                     for layer in layers], ignore_index=True)
 classes
 
 # %% [markdown]
@@ -143,24 +148,26 @@ settings = pd.Series(config.to_dict(), name="value")
 settings.rename_axis("AM setting").to_frame()
 
 # %%
-model_id = trained.weights_sha256[:16]
-made = {layer: am.am_images(network, model_id, layer, chosen[layer], config,
-                            image=image, device=device, progress=False)
-        for layer in layers}
+made = {}
+for layer in layers if network is not None else []:
+    made[layer] = am.am_images(network, behind.model_id, layer,
+                               chosen[layer], config, image=image,
+                               device=device, progress=False)
 pd.DataFrame({
     "units": {layer: len(r.units) for layer, r in made.items()},
-    "seconds per unit": {layer: r.seconds.mean() for layer, r in made.items()},
+    "s per unit": {layer: r.seconds.mean() for layer, r in made.items()},
     "from cache": {layer: r.from_cache.all() for layer, r in made.items()},
 }).rename_axis("layer")
 
 # %% tags=["remove-input"]
-per_unit = float(np.mean(np.concatenate([r.seconds for r in made.values()])))
-display(Markdown(
-    f"On the machine that first built this page (device `{device}`, {threads} thread(s)), "
-    f"one unit's {config.images_per_unit} images took {per_unit:.1f} s on average "
-    f"({config.steps} steps). The benchmark `bench/am.py` times the same code for "
-    "torchvision's AlexNet at 224 x 224 on a GPU."
-))
+if made:
+    per_unit = float(np.mean(np.concatenate([r.seconds for r in made.values()])))
+    display(Markdown(
+        f"On the machine that first built this page (device `{device}`, {threads} "
+        f"thread(s)), one unit's {config.images_per_unit} images took {per_unit:.1f} s "
+        f"on average ({config.steps} steps). The benchmark `bench/am.py` times the same "
+        "code for torchvision's AlexNet at 224 x 224 on a GPU."
+    ))
 
 # %% [markdown]
 # ## Do the images drive their units?
@@ -173,18 +180,20 @@ display(Markdown(
 
 # %%
 maxima = classes.set_index(["layer", "unit"])["dataset_max"].to_dict()
-ratios = am.activation_ratios(network, list(made.values()), maxima,
-                              image=image, device=device)
-check = ratios.groupby("layer", sort=False).agg(
-    units=("unit", "size"),
-    median_ratio=("ratio", "median"),
-    min_ratio=("ratio", "min"),
-    share_of_images_above_max=("share above max", "mean"),
-)
+ratios = check = None
+if made:
+    ratios = am.activation_ratios(network, list(made.values()), maxima,
+                                  image=image, device=device)
+    check = ratios.groupby("layer", sort=False).agg(
+        units=("unit", "size"),
+        median_ratio=("ratio", "median"),
+        min_ratio=("ratio", "min"),
+        share_of_images_above_max=("share above max", "mean"),
+    )
 check
 
 # %%
-plots.am_ratio_chart(ratios)
+plots.am_ratio_chart(ratios) if made else None
 
 # %% [markdown]
 # For the output units there is a second check: the network itself should file each AM
@@ -197,10 +206,11 @@ if "fc8" in made:
     display(own_class)
 
 # %% tags=["remove-input"]
-lines = [f"{layer}: median ratio {row.median_ratio:.2f} (lowest {row.min_ratio:.2f}), "
-         f"{row.share_of_images_above_max:.0%} of the images above the data set's maximum"
-         for layer, row in check.iterrows()]
-display(Markdown("**This run:** " + "; ".join(lines) + "."))
+if made:
+    lines = [f"{layer}: median ratio {row.median_ratio:.2f} (lowest "
+             f"{row.min_ratio:.2f}), {row.share_of_images_above_max:.0%} of the images "
+             "above the data set's maximum" for layer, row in check.iterrows()]
+    display(Markdown("**This run:** " + "; ".join(lines) + "."))
 
 # %% [markdown]
 # ## The panels
@@ -214,10 +224,10 @@ def panel(layer: str, unit: int) -> np.ndarray:
     return behaviour.panel_grid(images, columns=columns, zoom=1)
 
 
-first = [(layer, int(made[layer].units[0])) for layer in layers]
+first = [(layer, int(made[layer].units[0])) for layer in made]
 shown = [(panel(layer, unit), f"{layer} unit {unit}")
          for layer, unit in first]
-display(HTML(behaviour.panels_html(shown, width=320)))
+display(HTML(behaviour.panels_html(shown, width=320))) if made else None
 
 # %% [markdown]
 # ## The experiment's design
@@ -254,8 +264,8 @@ paper_lists.composition().value_counts().rename("lists").reset_index()
 if responses:
     given = pd.read_csv(responses)["participant"].astype(str)
     participants = given.unique().tolist()
-else:
-    participants = [o["name"] for o in observers]
+else:  # the observers, or five stand-ins when there is no one to ask
+    participants = [o["name"] for o in observers] or 5
 design = behaviour.design_experiment(chosen, n_lists, participants,
                                      seed=seed)
 design.composition()
@@ -284,12 +294,13 @@ display(Markdown(
 # human experiment, whose numbers appear beside them for reference.
 
 # %%
+answers = None
 if responses:
     answers = behaviour.read_responses(responses, classes)
     people = answers["participant"].nunique()
     display(Markdown(f"Read `{responses}`: {len(answers)} responses "
                      f"from {people} participants."))
-else:
+elif made:
     with contextlib.redirect_stderr(io.StringIO()):  # hide progress bars
         judges = obs.trained_observers(observers)
     display(obs.describe(judges))
@@ -304,7 +315,7 @@ else:
 # human experiment produces (described at the end of the page). Its first rows:
 
 # %%
-answers.head(8)
+answers.head(8) if answers is not None else None
 
 # %% [markdown]
 # ## Table 1
@@ -329,13 +340,12 @@ answers.head(8)
 # units, which reproduces the paper's column (b) exactly from its percentages.
 
 # %%
-matcher = behaviour.Synonyms.from_csv(synonyms)
-judged = behaviour.unit_judgements(answers, classes, matcher, threshold)
-table = behaviour.table1(answers, classes, matcher, threshold,
-                         layers=layers)
+matcher = behaviour.default_synonyms(class_names, synonyms)
+judged, table = behaviour.analyse(answers, classes, matcher, threshold,
+                                  layers)
 judge_kind = "people" if responses else "model observers"
-reported = paper.reported("Table 1")
-behaviour.beside_paper(table, reported, f"this run ({judge_kind})", layers)
+behaviour.beside_paper(table, paper.reported("Table 1"),
+                       f"this run ({judge_kind})", layers)
 
 # %%
 table[["participants", "responses", "units", "units_consistent"]]
@@ -368,8 +378,9 @@ def show(rows: pd.DataFrame, heading: str) -> None:
 
 
 named, unnamed = behaviour.fig5_examples(judged, examples)
-show(named, "Judged to show an object by every judge")
-show(unnamed, "Judged to show no object by any judge")
+if made:
+    show(named, "Judged to show an object by every judge")
+    show(unnamed, "Judged to show no object by any judge")
 
 # %% [markdown]
 # ## What this run says
@@ -389,7 +400,8 @@ summary = [
     "In the hidden layers: " + "; ".join(
         f"{layer} {pct(layer, 'yes')} yes, {pct(layer, 'units_80')} of units consistent"
         for layer in hidden if layer in table.index)
-    + " (the paper: about 21% yes and 3 to 4% of units in conv5 and fc6)." if hidden else "",
+    + " (the paper: about 21% yes and 3 to 4% of units in conv5 and fc6)."
+    if any(layer in table.index for layer in hidden) else "",
     f"Where the output units' panels were named consistently, the name matched the unit's "
     f"own class in {pct('fc8', 'overlap_top_class')} of cases (the paper: 95%)."
     if "fc8" in table.index and table.loc["fc8", "units_consistent"] > 0 else "",

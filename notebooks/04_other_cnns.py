@@ -368,9 +368,9 @@ display(other_cnns.figure6_rows(results).set_index(["network", "unit"]))
 # (A3: VGG-16 on Places-365; A4: GoogLeNet on Places-365; A5: GoogLeNet on ImageNet), which
 # have no signal-detection measures (–).
 
-# %% tags=["remove-input"]
+# %% tags=["remove-input", "full-width"]
 summary_tables = {**detector_tables,
-                  **{f"{source} (paper)": other_cnns.paper_table(source)
+                  **{f"{source.split()[-1]} (paper)": other_cnns.paper_table(source)
                      for source in other_cnns.PAPER_TABLES}}
 display(other_cnns.format_summary(other_cnns.summarise(summary_tables)))
 

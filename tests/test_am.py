@@ -160,3 +160,32 @@ def test_ratio_and_own_class_tables(tiny_net):
                              device="cpu")
     assert list(own["class"]) == ["c1", "c4"]
     assert own["share classified as the unit's class"].between(0, 1).all()
+
+
+@pytest.mark.slow
+def test_chapter_3_without_a_network(tmp_path, monkeypatch):
+    """The alexnet-merged profile has activations but no weights: chapter 3 still runs,
+    shows the design and the paper's Table 1, and makes no AM images."""
+    import nbformat
+
+    from compendium import pipeline
+    from helpers import synset_lines, write_merged_layer
+
+    rng = np.random.default_rng(0)
+    lines = synset_lines(20)
+    wnids = [lines[i].split()[0] for i in (2, 5, 9)]
+    folder = tmp_path / "AlexNet_Merged"
+    folder.mkdir()
+    for layer, n_units in (("conv5", 8), ("fc6", 12), ("fc8", 12)):
+        per_class = {w: np.maximum(rng.normal(0.2, 1, (20, n_units)), 0) for w in wnids}
+        write_merged_layer(folder / f"AN_merged_{layer}_max.h5", per_class, lines)
+    monkeypatch.setenv("COMPENDIUM_ALEXNET_MERGED", str(folder))
+    monkeypatch.setenv("COMPENDIUM_CACHE", str(tmp_path / "cache"))
+    [path] = pipeline.execute_notebooks("alexnet-merged", ["03_activation_maximisation"],
+                                        out_dir=tmp_path / "out")
+    notebook = nbformat.read(path, as_version=4)
+    outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    text = " ".join(str(o.get("data", {})) for o in outputs)
+    assert "No AM images can be made" in text and "71.2 (±0.6)" in text
+    assert not list((tmp_path / "cache").rglob("*.npz"))

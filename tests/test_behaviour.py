@@ -310,3 +310,18 @@ def test_fig5_examples_and_captions():
     assert list(zip(unnamed["layer"], unnamed["unit"])) == [("fc6", 5)]
     text = behaviour.caption(named.iloc[0])
     assert text.startswith("fc6 unit 7: 100% yes, label 'bag'") and "CCMAS class: Trouser" in text
+
+
+def test_torchvision_observers_and_default_synonyms():
+    with pytest.raises(ValueError, match="needs `network`"):
+        observers.ObserverSpec(name="x", arch="torchvision")
+    spec = observers.ObserverSpec(name="alex", arch="torchvision", network="alexnet",
+                                  weights="none")
+    judge = observers.trained_observer(spec)
+    assert judge.model(torch.zeros(1, 3, 64, 64)).shape == (1, 1000)
+    fashion = behaviour.default_synonyms(
+        ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+         "Sneaker", "Bag", "Ankle boot"])
+    assert fashion.agree("trainers", "Sneaker")
+    plain = behaviour.default_synonyms(["tench, Tinca tinca", "goldfish, Carassius auratus"])
+    assert plain.agree("tench", "tench, Tinca tinca") and not plain.agree("tench", "goldfish")

@@ -304,3 +304,40 @@ def test_paper_tables_summary_and_display():
     kept = plot_sample(labels, [5, 7, 9], 200, seed=0)
     assert np.isin([5, 7, 9], labels[kept]).all() and len(kept) == 200
     assert np.isin(labels, [5, 7, 9]).sum() == np.isin(labels[kept], [5, 7, 9]).sum()
+
+
+def test_profiles_give_chapter_4_declared_parameters_and_the_papers_units(tmp_path):
+    import jupytext
+    import nbformat
+    import papermill
+
+    from compendium import pipeline
+    from compendium.other_cnns import paper_table
+
+    notebook = tmp_path / "04.ipynb"
+    nbformat.write(jupytext.read(pipeline.NOTEBOOKS / "04_other_cnns.py"), notebook)
+    declared = set(papermill.inspect_notebook(str(notebook)))
+    for name in pipeline.available_profiles():
+        params = pipeline.load_profile(name).params.get("04_other_cnns") or {}
+        assert set(params) <= declared, (name, set(params) - declared)
+    imagenet = pipeline.load_profile("imagenet").params["04_other_cnns"]
+    for entry in imagenet["nets"]:  # the unit lists are the paper's, in its order, from 1
+        assert entry["units"] == paper_table(entry["paper"])["unit"].tolist()
+
+
+@pytest.mark.slow
+def test_imagenet_entry_for_vgg16_conv5_3(tmp_path, monkeypatch):
+    from compendium.other_cnns import imagenet_result
+
+    monkeypatch.setenv("COMPENDIUM_CACHE", str(tmp_path / "cache"))
+    wnids = [*BUS, "n01440764"]
+    folder = generated_image_folder(tmp_path / "images", wnids, per_class=1)
+    entry = {"name": "VGG-16 (Places-365)", "model": "vgg16", "weights": "none",
+             "num_classes": 365, "layer": "conv5_3", "paper": "Table A3",
+             "units": [191, 20, 333, 145, 113, 443, 131]}
+    result = imagenet_result(entry, image_folder=folder,
+                             synsets=synset_file(tmp_path / "s.txt", sorted(wnids)),
+                             max_per_class=1, group_wnids=BUS, super_category="bus",
+                             iou_threshold=0.04, top=2)
+    assert result.table["unit (from 1)"].tolist() == entry["units"]
+    assert result.table["iou"].tolist() == [0.15, 0.15, 0.08, 0.07, 0.06, 0.04, 0.04]

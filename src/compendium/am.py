@@ -64,7 +64,8 @@ log = logging.getLogger(__name__)
 __all__ = [
     "AMConfig", "AMError", "AMResult", "FourierImages", "ImageSpec", "PixelImages",
     "activation_ratios", "am_images", "classify_images", "default_device", "layer_units",
-    "maximise", "opponent_colour_basis", "own_class_share", "random_affine", "unit_response",
+    "maximise", "opponent_colour_basis", "own_class_share", "profile_network",
+    "random_affine", "unit_response",
 ]
 
 #: Where on a convolutional channel's map the objective is read.
@@ -696,3 +697,49 @@ def classify_images(model: nn.Module, pixels: torch.Tensor, *, image: ImageSpec 
         batch = _normalise(pixels[start:start + batch_size].to(device), image)
         out.append(torch.softmax(model(batch).float(), dim=1).cpu().numpy())
     return np.concatenate(out)
+
+
+# --------------------------------------------------------------------------------------
+# The network a profile's chapter 3 maximises
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class ProfileNetwork:
+    """The network behind a profile's activation file, ready for AM: ``model`` (None when
+    the profile has activations only), its image format and an id for the AM cache."""
+
+    model: nn.Module | None
+    image: ImageSpec
+    model_id: str
+    description: str
+
+
+def profile_network(profile: str) -> ProfileNetwork:
+    """For profile ``profile``: the small AlexNet it trains (source ``fashion-mnist``), the
+    torchvision network it records (``image-folder``), or no network (``alexnet-merged``:
+    the authors' files hold activations but no weights)."""
+    from . import steps
+    from .pipeline import load_profile
+
+    prof = load_profile(profile)
+    source = steps.source(prof)
+    if source == "fashion-mnist":
+        from .train import trained_model
+
+        trained = trained_model(steps.train_config(prof))
+        return ProfileNetwork(trained.model.eval(), ImageSpec.fashion_mnist(),
+                              trained.weights_sha256[:16],
+                              f"the profile's small AlexNet ({trained.name})")
+    if source == "image-folder":
+        from .models import load_torchvision
+
+        record = steps.section(prof, "record")
+        name = record.get("model", "alexnet")
+        weights = str(record.get("weights", "DEFAULT"))
+        model = load_torchvision(name, None if weights.lower() == "none" else weights)
+        label = hashlib.sha256(weights.encode()).hexdigest()[:8]
+        return ProfileNetwork(model, ImageSpec.imagenet(), f"{name}-{label}",
+                              f"torchvision's {name} with weights {weights}")
+    return ProfileNetwork(None, ImageSpec(), "",
+                          "no network: the authors' activation files hold no weights")

@@ -54,8 +54,8 @@ import pandas as pd
 
 __all__ = [
     "BehaviourError", "Design", "LAYER_ORDER", "PAPER_DESIGN", "RESPONSE_COLUMNS", "Synonyms",
-    "TABLE1_COLUMNS", "beside_paper", "check_responses", "design_experiment", "design_summary",
-    "caption", "fig5_examples", "format_table1", "normalise_label",
+    "TABLE1_COLUMNS", "analyse", "beside_paper", "check_responses", "design_experiment", "design_summary",
+    "caption", "default_synonyms", "fig5_examples", "format_table1", "normalise_label",
     "panel_grid", "panels_html", "paper_design", "png_bytes", "read_responses",
     "sample_units", "table1", "unit_classes", "unit_judgements", "unit_maxima",
 ]
@@ -466,6 +466,20 @@ class Synonyms:
         return bool(self.groups(a) & self.groups(b))
 
 
+def default_synonyms(class_names: Sequence[str], path: str | os.PathLike | None = None
+                     ) -> Synonyms:
+    """The synonym table to use: the file at ``path`` if given; else the shipped
+    Fashion-MNIST table for Fashion-MNIST's classes; else an empty table, in which a label
+    matches a class when it repeats one of the class's comma-separated names."""
+    from .datasets import FASHION_MNIST_CLASSES
+
+    if path:
+        return Synonyms.from_csv(path)
+    if list(class_names) == list(FASHION_MNIST_CLASSES):
+        return Synonyms.from_csv()
+    return Synonyms({})
+
+
 def _singular(phrase: str) -> str:
     """Drop a final plural -s (not -ss) so that 'apples' and 'apple' agree."""
     return phrase[:-1] if len(phrase) > 3 and phrase.endswith("s") and not phrase.endswith("ss") \
@@ -605,6 +619,23 @@ def caption(row: Mapping[str, Any]) -> str:
     said = f"label '{row['consensus']}'" if row["consensus"] else "no label"
     return (f"{row['layer']} unit {row['unit']}: {row['share_yes']:.0%} yes, {said}; "
             f"most active image: {row['top_class']}; CCMAS class: {row['ccmas_class']}")
+
+
+def analyse(responses: pd.DataFrame | None, classes: pd.DataFrame, synonyms: Synonyms,
+            threshold: float = 0.8, layers: Sequence[str] | None = None
+            ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`unit_judgements` and :func:`table1` together; with no responses (None), two
+    empty tables with their columns, so a page can still show the paper's numbers."""
+    if responses is not None:
+        return (unit_judgements(responses, classes, synonyms, threshold),
+                table1(responses, classes, synonyms, threshold, layers))
+    judged = pd.DataFrame(columns=["layer", "unit", "n", "n_yes", "share_yes", "consistent",
+                                   "top_class", "ccmas_class", "consensus", "labels",
+                                   "label_agreement", "matches_top_class", "matches_ccmas"])
+    columns = [c for name in TABLE1_COLUMNS for c in (name, f"{name}_se")]
+    table = pd.DataFrame(columns=[*columns, "participants", "responses", "units",
+                                  "units_consistent"])
+    return judged, table.rename_axis("layer")
 
 
 def _layer_order(layers: pd.Series) -> list[str]:

@@ -5,6 +5,8 @@
   1 x 28 x 28 images, trained from scratch by :mod:`compendium.train`. Each named hidden
   layer is a ``Sequential(layer, ReLU)``, so a forward hook on ``conv1`` .. ``fc7`` sees the
   post-ReLU activations the paper records; ``fc8`` gives the logits.
+* :class:`SmallVGG` and :class:`SmallGoogLeNet`: VGG's and GoogLeNet's layouts at the same
+  scale (chapter 4), built from their configurations by :func:`build_network`.
 * torchvision's AlexNet, VGG-16 and GoogLeNet, with pretrained weights from torchvision's
   weights mechanism (downloads on a machine with internet) or from a local file, or random
   weights (``weights=None``; what the offline tests use).

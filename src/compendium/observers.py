@@ -46,7 +46,9 @@ log = logging.getLogger(__name__)
 __all__ = ["LeNet", "MLP", "OBSERVER_ARCHS", "Observer", "ObserverSpec", "describe",
            "observer_responses", "respond", "trained_observer", "trained_observers"]
 
-OBSERVER_ARCHS = ("mlp", "lenet", "small-alexnet")
+OBSERVER_ARCHS = ("mlp", "lenet", "small-alexnet", "torchvision")
+#: Settings that only a torchvision observer reads (left out of the other observers' keys).
+_TORCHVISION_FIELDS = ("network", "weights", "num_classes")
 # Bump when a change here changes what training produces.
 OBSERVER_CODE_VERSION = 1
 
@@ -83,7 +85,10 @@ class LeNet(nn.Module):
 @dataclass(frozen=True)
 class ObserverSpec:
     """One observer: its architecture and training. ``width``: hidden units (mlp) or first
-    convolution's channels (lenet); ``model``: SmallAlexNetConfig fields (small-alexnet)."""
+    convolution's channels (lenet); ``model``: SmallAlexNetConfig fields (small-alexnet).
+    ``arch="torchvision"`` takes a pretrained torchvision ``network`` (alexnet, vgg16,
+    googlenet) with ``weights`` (a torchvision weights name or a file; ``num_classes``
+    for a file), for ImageNet-style images; nothing is trained."""
 
     name: str
     arch: str = "mlp"
@@ -94,6 +99,9 @@ class ObserverSpec:
     lr: float = 1e-3
     batch_size: int = 128
     model: dict = field(default_factory=dict)
+    network: str = ""
+    weights: str = "DEFAULT"
+    num_classes: int = 1000
 
     def __post_init__(self) -> None:
         if self.arch not in OBSERVER_ARCHS:
@@ -105,6 +113,12 @@ class ObserverSpec:
         if self.model and self.arch != "small-alexnet":
             raise ValueError(f"observer {self.name!r}: `model` settings apply to arch "
                              "small-alexnet only")
+        if self.arch == "torchvision":
+            from .models import TORCHVISION_MODELS
+
+            if self.network not in TORCHVISION_MODELS:
+                raise ValueError(f"observer {self.name!r}: a torchvision observer needs "
+                                 f"`network`, one of {', '.join(TORCHVISION_MODELS)}")
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> ObserverSpec:
@@ -118,7 +132,8 @@ class ObserverSpec:
 
     @property
     def key(self) -> str:
-        fields = {k: v for k, v in asdict(self).items() if k != "name"}
+        fields = {k: v for k, v in asdict(self).items() if k != "name"
+                  and (self.arch == "torchvision" or k not in _TORCHVISION_FIELDS)}
         text = json.dumps({**fields, "code": OBSERVER_CODE_VERSION}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -159,6 +174,12 @@ def _observer_dir() -> Path:
 
 def trained_observer(spec: ObserverSpec) -> Observer:
     """The cached observer for ``spec``, training it on Fashion-MNIST first if needed."""
+    if spec.arch == "torchvision":
+        from .models import load_torchvision
+
+        weights = None if spec.weights.lower() == "none" else spec.weights
+        model = load_torchvision(spec.network, weights, num_classes=spec.num_classes)
+        return Observer(spec, model, float("nan"), 0.0)
     if spec.arch == "small-alexnet":
         from .train import trained_model
 
