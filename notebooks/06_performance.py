@@ -76,7 +76,9 @@ def read(name: str) -> pd.DataFrame:
 
 # %% tags=["remove-input"]
 block = read("measures")
-shown = block[["date", "machine", "n_images", "n_units", "n_classes", "ours_s_per_unit",
+display(Markdown("Measured on " + "; ".join(
+    f"{m} ({d})" for m, d in block[["machine", "date"]].drop_duplicates().to_numpy()) + ":"))
+shown = block[["n_images", "n_units", "n_classes", "ours_s_per_unit",
                "loop_s_per_unit", "floor_s_per_unit", "loop_over_ours", "ours_over_floor"]]
 display(shown.rename(columns={
     "ours_s_per_unit": "package (s/unit)", "loop_s_per_unit": "per-class loop (s/unit)",
@@ -104,8 +106,9 @@ for column in ours_method:
     wide[f"{column} / floor"] = wide[column] / wide["floor"]
     wide[f"loop / {column}"] = wide["loop"] / wide[column]
 memory = layers.pivot_table(index=["layer"], columns="method", values="peak_rss_gib")
-display(Markdown("Seconds for a whole layer (the loop's figure is extrapolated):"))
-display(wide.style.hide(axis="index").format(precision=2))
+where = "; ".join(f"{m} ({d})" for m, d in wide[["machine", "date"]].drop_duplicates().to_numpy())
+display(Markdown(f"Seconds for a whole layer (the loop's figure is extrapolated), measured on {where}:"))
+display(wide.drop(columns=["machine", "date"]).style.hide(axis="index").format(precision=2))
 display(Markdown("Peak resident memory of each timing's process, GiB:"))
 display(memory.style.format(precision=2))
 
