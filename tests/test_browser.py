@@ -75,7 +75,10 @@ def open_offline(browser, url: str, base: str) -> tuple[object, list[str]]:
             route.abort()
 
     page.route("**/*", only_local)
-    page.goto(url)
+    # Generous limits: a page with thousands of chart points renders slowly on a busy
+    # 2-core machine; correctness, not speed, is what these tests check.
+    page.set_default_timeout(120_000)
+    page.goto(url, wait_until="load")
     page.wait_for_load_state("networkidle")
     return page, outside
 
@@ -86,7 +89,7 @@ def test_page_renders_offline(browser, book_url, tmp_path, name):
     page.wait_for_function(
         "() => [...document.querySelectorAll('div[id^=\"altair-viz-\"]')]"
         ".every(d => d.querySelector('canvas, svg.marks, .error'))",
-        timeout=20_000,
+        timeout=120_000,
     )
     page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
     drawn = page.evaluate(CHARTS_DRAWN)
@@ -102,7 +105,7 @@ def test_page_renders_offline(browser, book_url, tmp_path, name):
 
 def test_formulas_are_typeset_offline(browser, book_url):
     page, outside = open_offline(browser, f"{book_url}/generated/01_measures.html", book_url)
-    page.wait_for_selector("mjx-container", state="attached", timeout=20_000)
+    page.wait_for_selector("mjx-container", state="attached", timeout=120_000)
     typeset = page.locator("mjx-container").count()
     raw = page.locator(".math").evaluate_all(
         "nodes => nodes.filter(n => !n.querySelector('mjx-container')).length"
@@ -117,7 +120,7 @@ def test_tooltip_shows_class_and_activation(browser, book_url):
     point = page.locator('div[id^="altair-viz-"] .mark-symbol path').first
     point.scroll_into_view_if_needed()
     point.hover(force=True)
-    page.wait_for_selector("#vg-tooltip-element.visible", timeout=5_000)
+    page.wait_for_selector("#vg-tooltip-element.visible", timeout=30_000)
     text = page.locator("#vg-tooltip-element").inner_text()
     page.close()
     assert "class" in text and "activation" in text
