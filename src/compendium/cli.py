@@ -76,13 +76,12 @@ def add_measures(commands: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_measures)
 
 
-def unit_range(text: str) -> slice:
-    """Parse START:STOP (either may be omitted) into a slice."""
-    start, sep, stop = text.partition(":")
+def unit_range(text: str) -> slice | None:
+    """Parse START:STOP (either may be omitted) with `tables.parse_units`, as argparse wants."""
+    from compendium.tables import parse_units
+
     try:
-        if not sep:
-            raise ValueError
-        return slice(int(start) if start else None, int(stop) if stop else None)
+        return parse_units(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"--units takes START:STOP, e.g. 0:100; got {text!r}")
 
