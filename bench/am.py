@@ -8,7 +8,7 @@ one unit at a time for comparison:
 - ``alexnet``: torchvision's AlexNet (3 x 224 x 224, random weights) on CUDA. Without a
   GPU it is skipped with a message (``--device cpu`` forces a CPU run: slow).
 
-Every run uses `compendium.am.AMConfig` with the images per unit and steps given here
+Every run uses `compendium.methods.am.AMConfig` with the images per unit and steps given here
 (default 100 and the config's default steps). Results are appended to
 ``bench/results/am.csv`` with the machine and the date.
 
@@ -22,11 +22,10 @@ import argparse
 import time
 
 import torch
-
-from compendium import am
-from compendium.models import SmallAlexNet, load_torchvision
-
 from results_io import append
+
+from compendium.methods import am
+from compendium.networks.models import SmallAlexNet, load_torchvision
 
 SETUPS = {
     "small": ("SmallAlexNet 1x28x28", am.ImageSpec.fashion_mnist()),
@@ -39,8 +38,14 @@ def network(setup: str) -> torch.nn.Module:
     return SmallAlexNet().eval() if setup == "small" else load_torchvision("alexnet", None)
 
 
-def timed(model: torch.nn.Module, layer: str, units: list[int], config: am.AMConfig,
-          image: am.ImageSpec, device: str) -> float:
+def timed(
+    model: torch.nn.Module,
+    layer: str,
+    units: list[int],
+    config: am.AMConfig,
+    image: am.ImageSpec,
+    device: str,
+) -> float:
     """Seconds per unit for one batched call (after the call has set up the device)."""
     start = time.perf_counter()
     am.maximise(model, layer, units, config, image=image, device=device, progress=False)
@@ -56,25 +61,40 @@ def run(setup: str, args: argparse.Namespace) -> list[dict]:
         return []
     label, image = SETUPS[setup]
     model = network(setup).to(device)
-    config = am.AMConfig(images_per_unit=args.images, steps=args.steps or am.AMConfig().steps,
-                         max_batch=args.max_batch)
+    config = am.AMConfig(
+        images_per_unit=args.images,
+        steps=args.steps or am.AMConfig().steps,
+        max_batch=args.max_batch,
+    )
     warm = am.AMConfig(images_per_unit=args.images, steps=2, max_batch=args.max_batch)
     rows = []
     for layer in args.layers:
         units = list(range(args.units))
         timed(model, layer, units[:1], warm, image, device)  # warm-up (kernels, allocator)
         batched = timed(model, layer, units, config, image, device)
-        single = [timed(model, layer, [u], config, image, device)
-                  for u in units[:args.unbatched_units]]
+        single = [
+            timed(model, layer, [u], config, image, device) for u in units[: args.unbatched_units]
+        ]
         one_by_one = sum(single) / len(single) if single else float("nan")
-        print(f"{label} {layer} on {device}: {batched:.3f} s per unit batched "
-              f"({args.units} units x {args.images} images x {config.steps} steps); "
-              f"one unit at a time {one_by_one:.3f} s per unit")
-        rows.append({"setup": label, "layer": layer, "device": device,
-                     "threads": torch.get_num_threads(), "units": args.units,
-                     "images_per_unit": args.images, "steps": config.steps,
-                     "max_batch": args.max_batch, "s_per_unit_batched": batched,
-                     "s_per_unit_one_at_a_time": one_by_one})
+        print(
+            f"{label} {layer} on {device}: {batched:.3f} s per unit batched "
+            f"({args.units} units x {args.images} images x {config.steps} steps); "
+            f"one unit at a time {one_by_one:.3f} s per unit"
+        )
+        rows.append(
+            {
+                "setup": label,
+                "layer": layer,
+                "device": device,
+                "threads": torch.get_num_threads(),
+                "units": args.units,
+                "images_per_unit": args.images,
+                "steps": config.steps,
+                "max_batch": args.max_batch,
+                "s_per_unit_batched": batched,
+                "s_per_unit_one_at_a_time": one_by_one,
+            }
+        )
     return rows
 
 
@@ -86,16 +106,18 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=100, help="AM images per unit")
     parser.add_argument("--steps", type=int, help="steps (default: AMConfig's)")
     parser.add_argument("--max-batch", type=int, default=1000, help="images per batch")
-    parser.add_argument("--unbatched-units", type=int, default=1,
-                        help="units also timed one at a time (0: none)")
+    parser.add_argument(
+        "--unbatched-units", type=int, default=1, help="units also timed one at a time (0: none)"
+    )
     parser.add_argument("--device", help="torch device (default: cpu for small, cuda for alexnet)")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
-    parser.add_argument("--no-save", action="store_true",
-                        help="print only; do not append to bench/results/am.csv")
+    parser.add_argument(
+        "--no-save", action="store_true", help="print only; do not append to bench/results/am.csv"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     rows = []
-    for setup in (["small", "alexnet"] if args.setup == "all" else [args.setup]):
+    for setup in ["small", "alexnet"] if args.setup == "all" else [args.setup]:
         rows += run(setup, args)
     if rows and not args.no_save:
         append(rows, "am")

@@ -25,8 +25,12 @@ def per_class_loop(x: np.ndarray, labels: np.ndarray) -> list[dict]:
         xu = x[:, u]
         order = np.argsort(-xu, kind="stable")
         top100 = labels[order[:100]]
-        row = {"precision_100": np.bincount(top100).max() / 100, "max_informedness": -1.0,
-               "gaps": [], "ccmas": []}  # fmt: skip
+        row = {
+            "precision_100": np.bincount(top100).max() / 100,
+            "max_informedness": -1.0,
+            "gaps": [],
+            "ccmas": [],
+        }
         for c in classes:
             is_c = labels == c
             members, others = xu[is_c], xu[~is_c]

@@ -23,7 +23,6 @@ from pathlib import Path
 
 import h5py
 import numpy as np
-
 from results_io import append
 
 BATCH, SLAB = 8192, 32
@@ -83,12 +82,22 @@ def main() -> None:
         seconds_write = write(path, chunks, data)
         drop_page_cache()
         seconds_read = read_columns(path)
-        print(f"{name:10s} chunks {str(chunks):16s} write {seconds_write:6.1f} s   "
-              f"read all units in slabs of {SLAB}: {seconds_read:6.1f} s")  # fmt: skip
+        print(
+            f"{name:10s} chunks {str(chunks):16s} write {seconds_write:6.1f} s   "
+            f"read all units in slabs of {SLAB}: {seconds_read:6.1f} s"
+        )
         path.unlink()
-        rows.append({"layout": name, "chunks": str(chunks), "n_images": args.images,
-                     "n_units": args.units, "write_s": seconds_write, "read_s": seconds_read,
-                     "cold_cache": cold})  # fmt: skip
+        rows.append(
+            {
+                "layout": name,
+                "chunks": str(chunks),
+                "n_images": args.images,
+                "n_units": args.units,
+                "write_s": seconds_write,
+                "read_s": seconds_read,
+                "cold_cache": cold,
+            }
+        )
     append(rows, "chunks")
 
 

@@ -39,13 +39,12 @@ def peak_rss_mb() -> float:
 
 def child(layer: str, n_images: int, threads: int, batch_size: int, baseline: bool) -> dict:
     """Dissect one layer in this process and return the figures."""
-    import numpy as np
     import torch
 
-    from compendium.categories import SUPER_CATEGORIES
-    from compendium.datasets import load_fashion_mnist
-    from compendium.dissect import class_concepts, dissect_imageset
-    from compendium.train import TrainConfig, trained_model
+    from compendium.inputs.categories import SUPER_CATEGORIES
+    from compendium.inputs.datasets import load_fashion_mnist
+    from compendium.methods.dissect import class_concepts, dissect_imageset
+    from compendium.networks.training import TrainConfig, trained_model
 
     torch.set_num_threads(threads)
     model = trained_model(TrainConfig(), threads=threads).model
@@ -54,21 +53,27 @@ def child(layer: str, n_images: int, threads: int, batch_size: int, baseline: bo
     before = peak_rss_mb()
     tracemalloc.start()
     start = time.perf_counter()
-    result = dissect_imageset(model, data, layer, concepts, batch_size=batch_size,
-                              progress=False)
+    result = dissect_imageset(model, data, layer, concepts, batch_size=batch_size, progress=False)
     seconds = time.perf_counter() - start
     traced = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
     h, w = result.map_shape
     maps_bytes = n_images * result.n_units * h * w * 4
     row = {
-        "layer": layer, "units": result.n_units, "map": f"{h}x{w}", "n_images": n_images,
-        "threads": threads, "threshold_s": result.seconds["threshold pass"],
-        "iou_s": result.seconds["IoU pass"], "total_s": round(seconds, 2),
-        "rss_before_mb": round(before, 1), "rss_peak_mb": round(peak_rss_mb(), 1),
-        "traced_peak_mb": round(traced, 1), "buffer_mb": round(result.buffer_bytes / 2**20, 1),
+        "layer": layer,
+        "units": result.n_units,
+        "map": f"{h}x{w}",
+        "n_images": n_images,
+        "threads": threads,
+        "threshold_s": result.seconds["threshold pass"],
+        "iou_s": result.seconds["IoU pass"],
+        "total_s": round(seconds, 2),
+        "rss_before_mb": round(before, 1),
+        "rss_peak_mb": round(peak_rss_mb(), 1),
+        "traced_peak_mb": round(traced, 1),
+        "buffer_mb": round(result.buffer_bytes / 2**20, 1),
         "all_maps_mb": round(maps_bytes / 2**20, 1),
-    }  # fmt: skip
+    }
     if baseline and maps_bytes <= BASELINE_LIMIT:
         row.update(held_baseline(model, data, layer, batch_size, result.thresholds))
     return row
@@ -79,26 +84,31 @@ def held_baseline(model, data, layer: str, batch_size: int, expected) -> dict:
     import numpy as np
     import torch
 
-    from compendium.dissect import QUANTILE
+    from compendium.methods.dissect import QUANTILE
 
     rss_start = peak_rss_mb()
     start = time.perf_counter()
     maps = []
     captured = {}
     hook = getattr(model, layer).register_forward_hook(
-        lambda m, i, o: captured.__setitem__("out", o))
+        lambda m, i, o: captured.__setitem__("out", o)
+    )
     with torch.inference_mode():
         for first in range(0, len(data), batch_size):
-            x = torch.from_numpy(data.standardise(data.images[first:first + batch_size])[:, None])
+            x = torch.from_numpy(data.standardise(data.images[first : first + batch_size])[:, None])
             model(x)
-            maps.append(captured["out"].transpose(0, 1).reshape(captured["out"].shape[1], -1).numpy().copy())
+            maps.append(
+                captured["out"].transpose(0, 1).reshape(captured["out"].shape[1], -1).numpy().copy()
+            )
     hook.remove()
     held = np.concatenate(maps, axis=1)
     thresholds = np.quantile(held.astype(np.float64), 1 - QUANTILE, axis=1)
     seconds = time.perf_counter() - start
     assert np.allclose(thresholds, expected, rtol=1e-9), "streamed and held thresholds differ"
-    return {"held_threshold_s": round(seconds, 2),
-            "held_rss_peak_mb": round(max(peak_rss_mb(), rss_start), 1)}
+    return {
+        "held_threshold_s": round(seconds, 2),
+        "held_rss_peak_mb": round(max(peak_rss_mb(), rss_start), 1),
+    }
 
 
 def main() -> None:
@@ -107,16 +117,28 @@ def main() -> None:
     parser.add_argument("--n-images", type=int, default=10_000)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=250)
-    parser.add_argument("--baseline", action="store_true",
-                        help="also time thresholds from every map held in memory")
+    parser.add_argument(
+        "--baseline", action="store_true", help="also time thresholds from every map held in memory"
+    )
     parser.add_argument("--no-save", action="store_true", help="do not append to bench/results")
     args = parser.parse_args()
     rows = []
     for layer in args.layers.split(","):
         out = subprocess.run(
-            [sys.executable, __file__, "_child", layer, str(args.n_images), str(args.threads),
-             str(args.batch_size), str(int(args.baseline))],
-            check=True, capture_output=True, text=True)
+            [
+                sys.executable,
+                __file__,
+                "_child",
+                layer,
+                str(args.n_images),
+                str(args.threads),
+                str(args.batch_size),
+                str(int(args.baseline)),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         row = json.loads(out.stdout.strip().splitlines()[-1])
         rows.append(row)
         print(json.dumps(row), flush=True)

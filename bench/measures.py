@@ -21,11 +21,10 @@ import argparse
 import time
 
 import numpy as np
-
-from compendium.measures import unit_measures
-
 from baselines import argsort_floor, per_class_loop
 from results_io import append
+
+from compendium.measures import unit_measures
 
 
 def generate(n_images: int, n_units: int, n_classes: int, seed: int = 0):
@@ -51,8 +50,10 @@ def main() -> None:
     args = parser.parse_args()
 
     x, labels = generate(args.images, args.units, args.classes)
-    print(f"data: {x.shape[0]} images x {x.shape[1]} units, {args.classes} classes, "
-          f"{np.mean(x == 0):.0%} exact zeros, {x.dtype}")
+    print(
+        f"data: {x.shape[0]} images x {x.shape[1]} units, {args.classes} classes, "
+        f"{np.mean(x == 0):.0%} exact zeros, {x.dtype}"
+    )
     unit_measures(x[:, :8], labels)  # warm-up
     ours = seconds(unit_measures, x, labels) / args.units
     floor = seconds(argsort_floor, x) / args.units
@@ -60,9 +61,21 @@ def main() -> None:
     print(f"seconds per unit: ours {ours:.5f}, loop {loop:.5f}, argsort floor {floor:.5f}")
     print(f"loop / ours = {loop / ours:.1f}x faster (aim: >= 100x)")
     print(f"ours / floor = {ours / floor:.2f}x the floor (aim: <= 3x)")
-    append([{"n_images": x.shape[0], "n_units": x.shape[1], "n_classes": args.classes,
-             "ours_s_per_unit": ours, "loop_s_per_unit": loop, "floor_s_per_unit": floor,
-             "loop_over_ours": loop / ours, "ours_over_floor": ours / floor}], "measures")
+    append(
+        [
+            {
+                "n_images": x.shape[0],
+                "n_units": x.shape[1],
+                "n_classes": args.classes,
+                "ours_s_per_unit": ours,
+                "loop_s_per_unit": loop,
+                "floor_s_per_unit": floor,
+                "loop_over_ours": loop / ours,
+                "ours_over_floor": ours / floor,
+            }
+        ],
+        "measures",
+    )
 
 
 if __name__ == "__main__":

@@ -30,12 +30,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from results_io import append
 from tqdm import tqdm
 
+from compendium.activations.store import ActivationWriter, LayerSpec, open_activations
 from compendium.measures import default_block_size, read_width, unit_measures
-from compendium.store import ActivationWriter, LayerSpec, open_activations
-
-from results_io import append
 
 LAYERS = {"conv5": 256, "fc6": 4096}
 N_IMAGES, N_CLASSES, ZERO_SHARE = 721_536, 1000, 0.8
@@ -68,11 +67,20 @@ def generate(path: Path, n_images: int = N_IMAGES, seed: int = 0) -> None:
     rng = np.random.default_rng(seed)
     labels = np.repeat(np.arange(N_CLASSES), class_sizes(n_images, N_CLASSES, rng))
     specs = [LayerSpec(name, n, kind="fc") for name, n in LAYERS.items()]
-    provenance = {"model": "synthetic AlexNet-scale", "dataset": "generated",
-                  "preprocessing": json.dumps(settings)}  # fmt: skip
+    provenance = {
+        "model": "synthetic AlexNet-scale",
+        "dataset": "generated",
+        "preprocessing": json.dumps(settings),
+    }
     batch = 8192
-    with ActivationWriter(path, specs, [f"class {c}" for c in range(N_CLASSES)], provenance,
-                          expected_images=n_images, resume=False) as writer:  # fmt: skip
+    with ActivationWriter(
+        path,
+        specs,
+        [f"class {c}" for c in range(N_CLASSES)],
+        provenance,
+        expected_images=n_images,
+        resume=False,
+    ) as writer:
         for start in tqdm(range(0, n_images, batch), desc="generate", unit="batch"):
             y = labels[start : start + batch]
             block = {name: {"max": activations(y, n, rng)} for name, n in LAYERS.items()}
@@ -129,8 +137,9 @@ def run_child(kind: str, path: Path, layer: str, extra: list[str]) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def bench_layer(path: Path, layer: str, loop_units: int, backend: str,
-                methods: list[str]) -> list[dict]:
+def bench_layer(
+    path: Path, layer: str, loop_units: int, backend: str, methods: list[str]
+) -> list[dict]:
     with open_activations(path) as f:
         n_images, n_units = f.activations(layer).shape
     rows = []
@@ -138,13 +147,23 @@ def bench_layer(path: Path, layer: str, loop_units: int, backend: str,
         if kind not in methods:
             continue
         figures = run_child(kind, path, layer, extra)
-        rows.append({"benchmark": "layer", "method": kind if kind != "ours" else f"ours-{backend}",
-                     "layer": layer, "n_images": n_images, "n_units": n_units, **figures})  # fmt: skip
+        rows.append(
+            {
+                "benchmark": "layer",
+                "method": kind if kind != "ours" else f"ours-{backend}",
+                "layer": layer,
+                "n_images": n_images,
+                "n_units": n_units,
+                **figures,
+            }
+        )
         print(rows[-1])
     return rows
 
 
-def series(sizes_images: list[int], sizes_units: list[int], fixed_units: int, fixed_images: int) -> list[dict]:
+def series(
+    sizes_images: list[int], sizes_units: list[int], fixed_units: int, fixed_images: int
+) -> list[dict]:
     """Time against images (fixed units) and against units (fixed images), with the floor."""
     rng = np.random.default_rng(1)
     rows = []
@@ -152,13 +171,22 @@ def series(sizes_images: list[int], sizes_units: list[int], fixed_units: int, fi
     for n_images, n_units in tqdm(grid, desc="series"):
         labels = np.repeat(np.arange(N_CLASSES), class_sizes(n_images, N_CLASSES, rng))
         x = activations(labels, n_units, rng)
-        for method, fn in (("ours-numpy", lambda: unit_measures(x, labels)),
-                           ("floor", lambda: [np.argsort(x[:, u]) for u in range(n_units)])):  # fmt: skip
+        for method, fn in (
+            ("ours-numpy", lambda x=x, labels=labels: unit_measures(x, labels)),
+            ("floor", lambda x=x, n=n_units: [np.argsort(x[:, u]) for u in range(n)]),
+        ):
             start = time.perf_counter()
             fn()
-            rows.append({"benchmark": "series", "method": method, "layer": "",
-                         "n_images": n_images, "n_units": n_units,
-                         "seconds": time.perf_counter() - start})  # fmt: skip
+            rows.append(
+                {
+                    "benchmark": "series",
+                    "method": method,
+                    "layer": "",
+                    "n_images": n_images,
+                    "n_units": n_units,
+                    "seconds": time.perf_counter() - start,
+                }
+            )
     return rows
 
 
@@ -171,7 +199,7 @@ def save(rows: list[dict]) -> None:
 def ratios(rows: list[dict]) -> None:
     table = pd.DataFrame(rows)
     for (bench, layer, n, u), group in table.groupby(["benchmark", "layer", "n_images", "n_units"]):
-        times = dict(zip(group.method, group.seconds))
+        times = dict(zip(group.method, group.seconds, strict=False))
         ours = next(v for k, v in times.items() if k.startswith("ours"))
         text = f"{bench} {layer or ''} {n} x {u}: ours {ours:.1f} s"
         if "floor" in times:
@@ -190,14 +218,20 @@ def main() -> None:
     parser.add_argument("--layers", nargs="+", default=list(LAYERS))
     parser.add_argument("--loop-units", type=int, default=2)
     parser.add_argument("--backend", default="numpy")
-    parser.add_argument("--methods", nargs="+", default=["ours", "floor", "loop"],
-                        help="which timings of the layer step to run")
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        default=["ours", "floor", "loop"],
+        help="which timings of the layer step to run",
+    )
     args = parser.parse_args()
     if args.step == "_child":
         kind, path, layer, *extra = args.rest
-        timer = {"ours": lambda: time_ours(Path(path), layer, extra[0]),
-                 "floor": lambda: time_floor(Path(path), layer),
-                 "loop": lambda: time_loop(Path(path), layer, int(extra[0]))}[kind]  # fmt: skip
+        timer = {
+            "ours": lambda: time_ours(Path(path), layer, extra[0]),
+            "floor": lambda: time_floor(Path(path), layer),
+            "loop": lambda: time_loop(Path(path), layer, int(extra[0])),
+        }[kind]
         figures = timer()
         print(json.dumps({**figures, "peak_rss_gib": round(peak_rss_gib(), 3)}))
         return

@@ -37,14 +37,26 @@ from IPython.display import Markdown, display
 # tqdm would warn that notebook progress widgets are missing; plain bars are fine.
 warnings.filterwarnings("ignore", message="IProgress not found")
 
-from compendium import paper, plots, report, synthetic  # noqa: E402
+from compendium.chapters import (
+    paper,  # noqa: E402
+    plots,
+    report,
+)
+from compendium.inputs import synthetic
 from compendium.measures import unit_measures  # noqa: E402
 
 pd.set_option("display.precision", 3)
-display(report.profile_banner(profile, {
-    "n_classes": n_classes, "n_items": n_items, "seed": seed,
-    "n_seeds": n_seeds,
-}))
+display(
+    report.profile_banner(
+        profile,
+        {
+            "n_classes": n_classes,
+            "n_items": n_items,
+            "seed": seed,
+            "n_seeds": n_seeds,
+        },
+    )
+)
 
 # %% [markdown]
 # ## The setting
@@ -158,10 +170,12 @@ display(report.profile_banner(profile, {
 
 # %%
 activations, labels, class_names = synthetic.worked_example()
-example = pd.DataFrame({
-    "class": [class_names[c] for c in labels],
-    "activation": activations[:, 0],
-})
+example = pd.DataFrame(
+    {
+        "class": [class_names[c] for c in labels],
+        "activation": activations[:, 0],
+    }
+)
 example.T
 
 # %% [markdown]
@@ -177,17 +191,28 @@ example.T
 
 # %%
 by_hand = {
-    "precision_5": 0.6, "n_classes_top10": 3, "ccmas": 0.4227,
-    "ccmas_classmean": 0.4375, "ccmas_2": -0.2857, "localist": False,
-    "recall_p100": 0.5, "recall_p95": 0.5, "max_informedness": 0.5833,
-    "mi_threshold": 5.0, "mi_recall": 0.75, "mi_specificity": 0.8333,
-    "mi_false_alarm": 0.25, "mi_fpr": 0.1667,
+    "precision_5": 0.6,
+    "n_classes_top10": 3,
+    "ccmas": 0.4227,
+    "ccmas_classmean": 0.4375,
+    "ccmas_2": -0.2857,
+    "localist": False,
+    "recall_p100": 0.5,
+    "recall_p95": 0.5,
+    "max_informedness": 0.5833,
+    "mi_threshold": 5.0,
+    "mi_recall": 0.75,
+    "mi_specificity": 0.8333,
+    "mi_false_alarm": 0.25,
+    "mi_fpr": 0.1667,
 }
 example_measures = unit_measures(activations, labels, top=(5, 10)).iloc[0]
-worked = pd.DataFrame({
-    "by hand": pd.Series(by_hand, dtype=object),
-    "this run": example_measures[list(by_hand)],
-})
+worked = pd.DataFrame(
+    {
+        "by hand": pd.Series(by_hand, dtype=object),
+        "this run": example_measures[list(by_hand)],
+    }
+)
 worked
 
 # %% [markdown]
@@ -206,7 +231,11 @@ assert np.allclose(this_run, worked["by hand"].astype(float), atol=1e-4)
 # %%
 x_example = activations[:, 0]
 plots.jitterplot(
-    x_example, labels, class_names, "worked example", highlight_class=0,
+    x_example,
+    labels,
+    class_names,
+    "worked example",
+    highlight_class=0,
     thresholds={
         "top-5 cut": plots.top_n_cut(x_example, 5),
         "max-informedness threshold": example_measures["mi_threshold"],
@@ -228,7 +257,7 @@ plots.jitterplot(
 # - **(c) one class above the rest**: every image activates the unit (here uniformly
 #   between 0.75 and 0.8), and class 0 sits 0.1 higher than the others.
 #
-# The generator lives in `compendium.synthetic`; the images are stored in a shuffled
+# The generator lives in `compendium.inputs.synthetic`; the images are stored in a shuffled
 # (seeded) order, as images of a real data set would be. This run's sizes and seed are
 # those of the profile named at the top of the page.
 
@@ -240,14 +269,22 @@ case_titles = {
     "b_grandmother": "(b) grandmother cell",
     "c_one_class_above": "(c) one class above the rest",
 }
-measures = pd.DataFrame({
-    case: unit_measures(x[:, None], y).iloc[0]
-    for case, (x, y) in cases.items()
-}).T
+measures = pd.DataFrame(
+    {case: unit_measures(x[:, None], y).iloc[0] for case, (x, y) in cases.items()}
+).T
 shown = [
-    "ccmas", "precision_60", "precision_100", "n_classes_top100",
-    "localist", "recall_p100", "recall_p95", "max_informedness",
-    "mi_recall", "mi_specificity", "mi_false_alarm", "ccmas_2",
+    "ccmas",
+    "precision_60",
+    "precision_100",
+    "n_classes_top100",
+    "localist",
+    "recall_p100",
+    "recall_p95",
+    "max_informedness",
+    "mi_recall",
+    "mi_specificity",
+    "mi_false_alarm",
+    "ccmas_2",
     "ccmas_classmean",
 ]
 measures[shown].rename(index=case_titles).T
@@ -269,7 +306,8 @@ differ = [
 ]
 verdict = (
     "differs from the paper for " + "; ".join(differ) + "."
-    if differ else "matches every reported number to two decimals."
+    if differ
+    else "matches every reported number to two decimals."
 )
 if n_items < 100:
     verdict += (
@@ -311,16 +349,16 @@ display(Markdown(f"**This run (profile `{profile}`)** {verdict}"))
 # The paper says neither how it broke ties nor which class it counted for this unit. The
 # next cell repeats the generation with many seeds to show how far the number moves.
 
+
 # %%
 def unit_a(seed: int) -> tuple[np.ndarray, np.ndarray]:
     units = synthetic.figure_a2_cases(n_classes, n_items, seed)
     return units["a_one_active_item"]
 
 
-precision_a = pd.DataFrame([
-    unit_measures(x[:, None], y).iloc[0]
-    for x, y in (unit_a(s) for s in range(n_seeds))
-])
+precision_a = pd.DataFrame(
+    [unit_measures(x[:, None], y).iloc[0] for x, y in (unit_a(s) for s in range(n_seeds))]
+)
 top_class_is_0 = (precision_a["precision_100_class"] == 0).mean()
 p100 = precision_a["precision_100"].astype(float)
 n_total = n_classes * n_items
@@ -328,15 +366,17 @@ class0_share = (1 + 99 * (n_items - 1) / (n_total - 1)) / 100
 precision_a[["precision_60", "precision_100"]].astype(float).describe()
 
 # %% tags=["remove-input"]
-display(Markdown(
-    f"Over {n_seeds} seeds, precision of the top 100 for unit (a) averages "
-    f"{p100.mean():.3f} (standard deviation {p100.std():.3f}, range "
-    f"{p100.min():.2f} to {p100.max():.2f}); the class holding most of the "
-    f"top 100 was class 0 in {top_class_is_0:.0%} of the seeds. The share "
-    f"expected for class 0 alone is {class0_share:.3f}; the paper reports "
-    f".11. The seed used above ({seed}) gave "
-    f"{measures.loc['a_one_active_item', 'precision_100']:.2f}."
-))
+display(
+    Markdown(
+        f"Over {n_seeds} seeds, precision of the top 100 for unit (a) averages "
+        f"{p100.mean():.3f} (standard deviation {p100.std():.3f}, range "
+        f"{p100.min():.2f} to {p100.max():.2f}); the class holding most of the "
+        f"top 100 was class 0 in {top_class_is_0:.0%} of the seeds. The share "
+        f"expected for class 0 alone is {class0_share:.3f}; the paper reports "
+        f".11. The seed used above ({seed}) gave "
+        f"{measures.loc['a_one_active_item', 'precision_100']:.2f}."
+    )
+)
 
 # %% [markdown]
 # The lesson carries over to real layers, where a unit often answers a large share of the
@@ -352,6 +392,7 @@ display(Markdown(
 # the green one the threshold at which informedness is highest. Hover any dot or rule for
 # its exact value.
 
+
 # %%
 def case_thresholds(case: str) -> dict[str, float]:
     """The top-60 cut and the max-informedness threshold of one unit."""
@@ -365,8 +406,13 @@ def case_thresholds(case: str) -> dict[str, float]:
 def case_jitterplot(case: str):
     x, y = cases[case]
     return plots.jitterplot(
-        x, y, names, case_titles[case], highlight_class=0,
-        thresholds=case_thresholds(case), seed=seed,
+        x,
+        y,
+        names,
+        case_titles[case],
+        highlight_class=0,
+        thresholds=case_thresholds(case),
+        seed=seed,
     )
 
 
@@ -398,12 +444,18 @@ case_jitterplot("c_one_class_above")
 # how the activations of one class spread over the whole range. For unit (c), the class
 # of interest alone and then all images:
 
+
 # %%
 def case_histogram(case: str, which: str):
     x, y = cases[case]
     return plots.histogram(
-        x, y, names, case_titles[case], highlight_class=0,
-        thresholds=case_thresholds(case), which=which,
+        x,
+        y,
+        names,
+        case_titles[case],
+        highlight_class=0,
+        thresholds=case_thresholds(case),
+        which=which,
     )
 
 

@@ -49,16 +49,35 @@ from IPython.display import Markdown, display
 # tqdm would warn that notebook progress widgets are missing; plain bars are fine.
 warnings.filterwarnings("ignore", message="IProgress not found")
 
-from compendium import paper, plots, report, results, steps, tables  # noqa: E402
-from compendium.datasets import cache_dir  # noqa: E402
-from compendium.store import open_activations  # noqa: E402
+from compendium.activations.store import open_activations  # noqa: E402
+from compendium.build import stages as steps
+from compendium.chapters import alexnet as results
+from compendium.chapters import (
+    paper,  # noqa: E402
+    plots,
+    report,
+)
+from compendium.measures import tables
+from compendium.util.cache import cache_dir  # noqa: E402
 
 pd.set_option("display.precision", 3)
-display(report.profile_banner(profile, {
-    "store": store, "layers": layers, "output_layer": output_layer,
-    "output_softmax": output_softmax, "units": units, "top_n": top_n,
-    "fig4_unit": fig4_unit, "max_points": max_points, "memory_gb": memory_gb, "seed": seed,
-}))
+display(
+    report.profile_banner(
+        profile,
+        {
+            "store": store,
+            "layers": layers,
+            "output_layer": output_layer,
+            "output_softmax": output_softmax,
+            "units": units,
+            "top_n": top_n,
+            "fig4_unit": fig4_unit,
+            "max_points": max_points,
+            "memory_gb": memory_gb,
+            "seed": seed,
+        },
+    )
+)
 
 # Check every choice against the file before any work: a wrong layer or unit range stops
 # here with a message that lists what the file holds.
@@ -92,28 +111,40 @@ cache = cache_dir() / "measures"
 if store_format == "alexnet-merged":
     made_by = "the authors' own activation files"
 else:
-    made_by = (f"model `{store_attrs.get('model')}` on `{store_attrs.get('dataset')}` "
-               f"({store_attrs.get('selection', 'all')} images)")
-display(Markdown(
-    f"This run reads `{store_path}`: {made_by}. It holds {n_images:,} images of "
-    f"{n_classes} classes, so a class holds about {n_images / n_classes:,.0f} images and "
-    f"a unit that picked images at random would reach a precision near "
-    f"1/{n_classes} = {1 / n_classes:.3f} (in the paper, 1/1000 = .001)."
-))
+    made_by = (
+        f"model `{store_attrs.get('model')}` on `{store_attrs.get('dataset')}` "
+        f"({store_attrs.get('selection', 'all')} images)"
+    )
+display(
+    Markdown(
+        f"This run reads `{store_path}`: {made_by}. It holds {n_images:,} images of "
+        f"{n_classes} classes, so a class holds about {n_images / n_classes:,.0f} images and "
+        f"a unit that picked images at random would reach a precision near "
+        f"1/{n_classes} = {1 / n_classes:.3f} (in the paper, 1/1000 = .001)."
+    )
+)
 paper_units = reported[reported["measure"] == "units"].set_index("layer")["value"]
-sizes = pd.DataFrame({
-    "units in the layer": {layer: layer_sizes[layer] for layer in selection},
-    "units measured": {layer: f"{r.start}:{r.stop} ({r.stop - r.start})" for layer, r in selection.items()},
-    "paper: units measured": {layer: paper_units.get(layer, np.nan) for layer in selection},
-    "paper: units in the layer": {layer: {"conv5": 256, "fc6": 4096, "fc7": 4096}.get(layer, np.nan)
-                                  for layer in selection},
-}).rename_axis("layer")
-sizes.style.format({"paper: units measured": "{:,.0f}", "paper: units in the layer": "{:,.0f}"}, na_rep="")
+sizes = pd.DataFrame(
+    {
+        "units in the layer": {layer: layer_sizes[layer] for layer in selection},
+        "units measured": {
+            layer: f"{r.start}:{r.stop} ({r.stop - r.start})" for layer, r in selection.items()
+        },
+        "paper: units measured": {layer: paper_units.get(layer, np.nan) for layer in selection},
+        "paper: units in the layer": {
+            layer: {"conv5": 256, "fc6": 4096, "fc7": 4096}.get(layer, np.nan)
+            for layer in selection
+        },
+    }
+).rename_axis("layer")
+sizes.style.format(
+    {"paper: units measured": "{:,.0f}", "paper: units in the layer": "{:,.0f}"}, na_rep=""
+)
 
 # %% [markdown]
 # ## Every measure of every unit
 #
-# `compendium.tables.measure_selection` computes every measure of {ref}`ch-measures` for
+# `compendium.measures.tables.measure_selection` computes every measure of {ref}`ch-measures` for
 # each chosen unit, reading the file a block of units at a time, and keeps the table in
 # the cache (under `data/cache/measures`), so a second run of this page reads it back in
 # a moment. Each row is one unit; a few of them:
@@ -123,8 +154,14 @@ options = {"top": tuple(top_n), "memory_bytes": int(memory_gb * 2**30), "progres
 table = tables.measure_selection(store_path, selection, cache_dir=cache, **options)
 
 # %% tags=["remove-input"]
-(table[["layer", "unit", precision, "ccmas", "recall_p100", "max_informedness", "mi_false_alarm"]]
- .head().style.format(precision=3, na_rep="NaN").hide(axis="index"))
+(
+    table[
+        ["layer", "unit", precision, "ccmas", "recall_p100", "max_informedness", "mi_false_alarm"]
+    ]
+    .head()
+    .style.format(precision=3, na_rep="NaN")
+    .hide(axis="index")
+)
 
 # %% [markdown]
 # (ch-alexnet-fig3)=
@@ -151,8 +188,12 @@ plots.box_plots(stats, panels, layers=list(selection), reference=reference)
 # median in brackets; the paper's mean CCMAS has its own row.
 
 # %% tags=["remove-input"]
-cells = stats.assign(cell=[f"{m:.3f} ± {e:.3f} ({md:.3f})" for m, e, md
-                           in zip(stats["mean"], stats["sem"].fillna(0), stats["median"])])
+cells = stats.assign(
+    cell=[
+        f"{m:.3f} ± {e:.3f} ({md:.3f})"
+        for m, e, md in zip(stats["mean"], stats["sem"].fillna(0), stats["median"], strict=False)
+    ]
+)
 shown = cells.pivot(index="measure", columns="layer", values="cell")
 shown = shown.reindex(index=list(panels), columns=hidden).rename(index=panels)
 paper_means = reported[(reported["source"] == "Appendix C") & (reported["measure"] == "mean_ccmas")]
@@ -169,8 +210,8 @@ lines = []
 lines.append(
     "Median precision of the top {} is {} and median CCMAS {} (layer by layer: {}).".format(
         p_small,
-        ", ".join(f"{medians[(precision, l)]:.2f}" for l in hidden),
-        ", ".join(f"{medians[('ccmas', l)]:.2f}" for l in hidden),
+        ", ".join(f"{medians[(precision, name)]:.2f}" for name in hidden),
+        ", ".join(f"{medians[('ccmas', name)]:.2f}" for name in hidden),
         ", ".join(hidden),
     )
 )
@@ -178,17 +219,21 @@ lines.append(
     "The signal-detection measures sit lower: median recall at perfect precision is {}, "
     "median maximum informedness {}, and at that informedness the median share of false "
     "alarms among the images above the threshold is {}.".format(
-        ", ".join(f"{medians[('recall_p100', l)]:.2f}" for l in hidden),
-        ", ".join(f"{medians[('max_informedness', l)]:.2f}" for l in hidden),
-        ", ".join(f"{medians[('mi_false_alarm', l)]:.2f}" for l in hidden),
+        ", ".join(f"{medians[('recall_p100', name)]:.2f}" for name in hidden),
+        ", ".join(f"{medians[('max_informedness', name)]:.2f}" for name in hidden),
+        ", ".join(f"{medians[('mi_false_alarm', name)]:.2f}" for name in hidden),
     )
 )
-compared = [l for l in hidden if (paper_means["layer"] == l).any()]
+compared = [name for name in hidden if (paper_means["layer"] == name).any()]
 if compared:
     lines.append(
-        "The paper's mean CCMAS is " + ", ".join(
-            f"{paper_means.loc[paper_means['layer'] == l, 'value'].iloc[0]:.3f} for {l} "
-            f"(this run {means[('ccmas', l)]:.3f})" for l in compared) + "."
+        "The paper's mean CCMAS is "
+        + ", ".join(
+            f"{paper_means.loc[paper_means['layer'] == name, 'value'].iloc[0]:.3f} for {name} "
+            f"(this run {means[('ccmas', name)]:.3f})"
+            for name in compared
+        )
+        + "."
     )
 display(Markdown("**This run.** " + " ".join(lines)))
 
@@ -219,9 +264,14 @@ per_layer = counts[["units", "n_precision_above_0.9", "n_ccmas_above_0.9", "n_lo
 quoted = reported[reported["source"].str.startswith("Sec.") & reported["unit"].isna()]
 if not like_paper_top:  # the paper's precision counts are of the top 60
     quoted = quoted[quoted["measure"] != "n_precision_above_0.9"]
-counts_beside = results.beside_paper(per_layer, quoted).rename(columns={
-    "n_precision_above_0.9": "precision > .9", "n_ccmas_above_0.9": "CCMAS > .9",
-    "n_localist": "localist"}, level=0)
+counts_beside = results.beside_paper(per_layer, quoted).rename(
+    columns={
+        "n_precision_above_0.9": "precision > .9",
+        "n_ccmas_above_0.9": "CCMAS > .9",
+        "n_localist": "localist",
+    },
+    level=0,
+)
 counts_beside.style.format("{:,.0f}", na_rep="")
 
 # %% [markdown]
@@ -232,8 +282,12 @@ extremes = results.network_extremes(table, class_names)
 
 # %% tags=["remove-input"]
 extremes = extremes.join(results.paper_extremes(reported))
-(extremes.set_index("number").rename(columns={"value": "this run"}).rename_axis(index=None)
- .style.format({"this run": "{:.3f}", "paper": "{:.2f}"}, na_rep=""))
+(
+    extremes.set_index("number")
+    .rename(columns={"value": "this run"})
+    .rename_axis(index=None)
+    .style.format({"this run": "{:.3f}", "paper": "{:.2f}"}, na_rep="")
+)
 
 # %% tags=["remove-input"]
 fc7_like = "fc7" if "fc7" in counts.index else counts.index[-1]
@@ -278,8 +332,13 @@ if fig4_unit:
     fig4_layer, fig4_index = results.parse_unit_label(fig4_unit)
     tables.unit_selection(store_path, [fig4_layer], {fig4_layer: f"{fig4_index}:{fig4_index + 1}"})
     in_table = table[(table["layer"] == fig4_layer) & (table["unit"] == fig4_index)]
-    unit_row = (in_table.iloc[0] if len(in_table) else tables.measure_layers(
-        store_path, [fig4_layer], slice(fig4_index, fig4_index + 1), top=tuple(top_n)).iloc[0])
+    unit_row = (
+        in_table.iloc[0]
+        if len(in_table)
+        else tables.measure_layers(
+            store_path, [fig4_layer], slice(fig4_index, fig4_index + 1), top=tuple(top_n)
+        ).iloc[0]
+    )
 else:
     unit_row = results.most_detector_like(table, precision)
     fig4_layer, fig4_index = unit_row["layer"], int(unit_row["unit"])
@@ -288,11 +347,13 @@ fig4_class = int(unit_row[f"{precision}_class"])
 with open_activations(store_path) as source:
     column = source.activations(fig4_layer)[:, fig4_index : fig4_index + 1]
 x = np.asarray(column, dtype=float)[:, 0]
-display(Markdown(
-    f"This run's unit is **{fig4_label}**: precision {unit_row[precision]:.2f} for "
-    f"{class_names[fig4_class]}, CCMAS {unit_row['ccmas']:.2f}, maximum informedness "
-    f"{unit_row['max_informedness']:.2f}."
-))
+display(
+    Markdown(
+        f"This run's unit is **{fig4_label}**: precision {unit_row[precision]:.2f} for "
+        f"{class_names[fig4_class]}, CCMAS {unit_row['ccmas']:.2f}, maximum informedness "
+        f"{unit_row['max_informedness']:.2f}."
+    )
+)
 
 # %%
 numbers = results.unit_figure_numbers(x, labels, fig4_class, top=p_small)
@@ -303,46 +364,73 @@ numbers = results.unit_figure_numbers(x, labels, fig4_class, top=p_small)
 # the class the unit's precision counts, the threshold Fig. 4 draws.
 
 # %% tags=["remove-input"]
-paper_unit = reported[(reported["layer"] == "fc6") & (reported["unit"] == 1199)
-                      & reported["source"].str.startswith(("Sec. 3.1", "Fig. 4"))]
+paper_unit = reported[
+    (reported["layer"] == "fc6")
+    & (reported["unit"] == 1199)
+    & reported["source"].str.startswith(("Sec. 3.1", "Fig. 4"))
+]
 paper_unit = paper_unit.groupby("measure")["value"].first()
 rows = {
     f"precision (top {p_small})": (unit_row[precision], paper_unit.get("precision_60")),
     "CCMAS": (unit_row["ccmas"], paper_unit.get("ccmas")),
     "max informedness": (unit_row["max_informedness"], paper_unit.get("max_informedness")),
-    "false-alarm proportion at max informedness": (unit_row["mi_false_alarm"],
-                                                    paper_unit.get("mi_false_alarm")),
+    "false-alarm proportion at max informedness": (
+        unit_row["mi_false_alarm"],
+        paper_unit.get("mi_false_alarm"),
+    ),
     "max informedness for its class": (numbers["class_max_informedness"], np.nan),
     "false-alarm proportion there": (numbers["class_mi_false_alarm"], np.nan),
-    f"images of its class above the top-{p_small} cut": (numbers[f"top{p_small}_hits"],
-                                                         paper_unit.get("top60_hits")),
+    f"images of its class above the top-{p_small} cut": (
+        numbers[f"top{p_small}_hits"],
+        paper_unit.get("top60_hits"),
+    ),
     "images of its class": (numbers["class_count"], paper_unit.get("class_count")),
-    f"recall at the top-{p_small} cut": (numbers[f"top{p_small}_recall"], paper_unit.get("top60_recall")),
-    f"false-alarm proportion at the top-{p_small} cut": (numbers[f"top{p_small}_false_alarm"],
-                                                        paper_unit.get("top60_false_alarm")),
+    f"recall at the top-{p_small} cut": (
+        numbers[f"top{p_small}_recall"],
+        paper_unit.get("top60_recall"),
+    ),
+    f"false-alarm proportion at the top-{p_small} cut": (
+        numbers[f"top{p_small}_false_alarm"],
+        paper_unit.get("top60_false_alarm"),
+    ),
     "images at exactly 0 (all classes)": (numbers["n_zero_all"], paper_unit.get("n_zero_all")),
     "images of its class at exactly 0": (numbers["n_zero_class"], paper_unit.get("n_zero_class")),
-    "share of its class at exactly 0": (numbers["share_zero_class"], paper_unit.get("share_zero_class")),
+    "share of its class at exactly 0": (
+        numbers["share_zero_class"],
+        paper_unit.get("share_zero_class"),
+    ),
     "mean activation of its class": (numbers["class_mean"], paper_unit.get("class_mean")),
     "largest activation of its class": (numbers["class_max"], paper_unit.get("class_max")),
 }
-fig4_table = pd.DataFrame(rows, index=[f"this run: {fig4_label} ({class_names[fig4_class]})",
-                                       "paper: fc6.1199 (Monarch butterfly)"]).T
+fig4_table = pd.DataFrame(
+    rows,
+    index=[
+        f"this run: {fig4_label} ({class_names[fig4_class]})",
+        "paper: fc6.1199 (Monarch butterfly)",
+    ],
+).T
 counted = [row for row in fig4_table.index if row.startswith("images")]
-(fig4_table.style.format("{:.3f}", na_rep="")
- .format("{:,.0f}", subset=pd.IndexSlice[counted, :], na_rep=""))
+(
+    fig4_table.style.format("{:.3f}", na_rep="").format(
+        "{:,.0f}", subset=pd.IndexSlice[counted, :], na_rep=""
+    )
+)
 
 # %% tags=["remove-input"]
 sample = results.jitter_sample(labels, fig4_class, max_points, seed)
 n_other = int((labels != fig4_class).sum())
 if sample.size < n_images:
-    drawn = (f"all {numbers['class_count']:,} images of {class_names[fig4_class]} and a random "
-             f"{sample.size - numbers['class_count']:,} of the other {n_other:,}")
-    display(Markdown(
-        f"With {n_images:,} images a jitterplot of every image would be too heavy for a web "
-        f"page, so it draws {drawn} (seed {seed}; `max_points = {max_points}`). The "
-        "thresholds and every number on this page use all the images."
-    ))
+    drawn = (
+        f"all {numbers['class_count']:,} images of {class_names[fig4_class]} and a random "
+        f"{sample.size - numbers['class_count']:,} of the other {n_other:,}"
+    )
+    display(
+        Markdown(
+            f"With {n_images:,} images a jitterplot of every image would be too heavy for a web "
+            f"page, so it draws {drawn} (seed {seed}; `max_points = {max_points}`). The "
+            "thresholds and every number on this page use all the images."
+        )
+    )
 else:
     drawn = f"all {n_images:,} images"
 thresholds = {
@@ -352,8 +440,13 @@ thresholds = {
 
 # %%
 plots.jitterplot(
-    x[sample], labels[sample], class_names, fig4_label,
-    highlight_class=fig4_class, thresholds=thresholds, seed=seed,
+    x[sample],
+    labels[sample],
+    class_names,
+    fig4_label,
+    highlight_class=fig4_class,
+    thresholds=thresholds,
+    seed=seed,
     image_index=sample,
     title=f"{fig4_label}: {drawn} ({class_names[fig4_class]} highlighted)",
 )
@@ -361,32 +454,48 @@ plots.jitterplot(
 # %% tags=["remove-input"]
 zero_others = int(np.sum((x[sample] == 0) & (labels[sample] != fig4_class)))  # as drawn
 if zero_others and numbers["n_zero_class"]:
-    display(Markdown(
-        f"The images of {class_names[fig4_class]} are drawn on top: at exactly zero the "
-        f"{numbers['n_zero_class']:,} of them cover {zero_others:,} images of other classes."
-    ))
+    display(
+        Markdown(
+            f"The images of {class_names[fig4_class]} are drawn on top: at exactly zero the "
+            f"{numbers['n_zero_class']:,} of them cover {zero_others:,} images of other classes."
+        )
+    )
 
 # %% [markdown]
 # The histogram of the class alone shows where its images fall, and how many the top-N
 # cut leaves out:
 
 # %%
-plots.histogram(x, labels, class_names, fig4_label,
-                highlight_class=fig4_class, thresholds=thresholds,
-                which="class")
+plots.histogram(
+    x,
+    labels,
+    class_names,
+    fig4_label,
+    highlight_class=fig4_class,
+    thresholds=thresholds,
+    which="class",
+)
 
 # %% tags=["remove-input"]
-display(Markdown(
-    f"Like the inset of the paper's Fig. 4, the histogram of every image leaves out the "
-    f"{numbers['n_zero_all']:,} images at exactly zero ({numbers['n_zero_all'] / n_images:.0%} "
-    f"of all; the paper's unit has 596,734 of 721,536, 83%), which would dwarf every other bar:"
-))
+display(
+    Markdown(
+        f"Like the inset of the paper's Fig. 4, the histogram of every image leaves out the "
+        f"{numbers['n_zero_all']:,} images at exactly zero ({numbers['n_zero_all'] / n_images:.0%} "
+        f"of all; the paper's unit has 596,734 of 721,536, 83%), which would dwarf every other bar:"
+    )
+)
 
 # %%
 active = x > 0
-plots.histogram(x[active], labels[active], class_names,
-                f"{fig4_label} (images above 0)", highlight_class=fig4_class,
-                thresholds=thresholds, which="all")
+plots.histogram(
+    x[active],
+    labels[active],
+    class_names,
+    f"{fig4_label} (images above 0)",
+    highlight_class=fig4_class,
+    thresholds=thresholds,
+    which="all",
+)
 
 # %% tags=["remove-input"]
 verdict = (
@@ -415,34 +524,51 @@ display(Markdown(verdict))
 # %%
 ranked, order = table, hidden[::-1]  # the paper's order: top layer first
 if output_layer:
-    output = tables.measure_layers(store_path, [output_layer], cache_dir=cache,
-                                   softmax=bool(output_softmax), **options)
+    output = tables.measure_layers(
+        store_path, [output_layer], cache_dir=cache, softmax=bool(output_softmax), **options
+    )
     ranked, order = pd.concat([output, table]), [output_layer, *order]
 top = results.top_units(ranked, ("ccmas", precision_large), layers=order)
 
 # %% tags=["remove-input"]
 paper_a1 = reported[reported["source"] == "Table A1"]
 a1 = results.table_a1_beside_paper(top, paper_a1, precision_large)
-a1.style.format({"CCMAS": "{:.3f}", "precision": "{:.2f}", "paper CCMAS": "{:.3f}",
-                 "paper precision": "{:.2f}"}, na_rep="").hide(axis="index")
+a1.style.format(
+    {
+        "CCMAS": "{:.3f}",
+        "precision": "{:.2f}",
+        "paper CCMAS": "{:.3f}",
+        "paper precision": "{:.2f}",
+    },
+    na_rep="",
+).hide(axis="index")
 
 # %% tags=["remove-input"]
 best_ccmas = table["ccmas"].max()
 tied = table[table["ccmas"] >= best_ccmas - 5e-4]  # equal to the three decimals shown
 if len(tied) == 1:
     best = tied.iloc[0]
-    text = (f"**This run.** The hidden unit with the highest CCMAS is "
-            f"{results.unit_label(best['layer'], best['unit'])} ({best_ccmas:.3f}), and "
-            f"{best[precision_large]:.0%} of its top {p_large} images share a class ")
+    text = (
+        f"**This run.** The hidden unit with the highest CCMAS is "
+        f"{results.unit_label(best['layer'], best['unit'])} ({best_ccmas:.3f}), and "
+        f"{best[precision_large]:.0%} of its top {p_large} images share a class "
+    )
 else:
-    text = (f"**This run.** {len(tied)} hidden units share the highest CCMAS, {best_ccmas:.3f}; "
-            f"the share of their top {p_large} images held by one class ranges from "
-            f"{tied[precision_large].min():.0%} to {tied[precision_large].max():.0%} ")
+    text = (
+        f"**This run.** {len(tied)} hidden units share the highest CCMAS, {best_ccmas:.3f}; "
+        f"the share of their top {p_large} images held by one class ranges from "
+        f"{tied[precision_large].min():.0%} to {tied[precision_large].max():.0%} "
+    )
 text += "(paper: fc7.31, .94 and 11%). "
-same = [r["layer"] for _, r in a1.iterrows() if r["ranked by"] == "CCMAS"
-        and r["unit"] in set(a1.loc[a1["ranked by"] == "precision", "unit"])]
+same = [
+    r["layer"]
+    for _, r in a1.iterrows()
+    if r["ranked by"] == "CCMAS"
+    and r["unit"] in set(a1.loc[a1["ranked by"] == "precision", "unit"])
+]
 text += (
-    f"The two rankings pick the same unit in {', '.join(same)}; " if same
+    f"The two rankings pick the same unit in {', '.join(same)}; "
+    if same
     else "The two rankings pick a different unit in every layer, as in the paper; "
 )
 text += "the paper's units are named beside this run's only to show their scores."
@@ -476,11 +602,13 @@ pairs.style.format({"correlation": "{:.2f}", "paper": "{:.2f}", "p": "{:.1e}"}, 
 if like_paper_top:
     same_sign = int((np.sign(pairs["correlation"]) == np.sign(pairs["paper"])).sum())
     gap = (pairs["correlation"] - pairs["paper"]).abs()
-    display(Markdown(
-        f"**This run.** {same_sign} of the {len(pairs)} correlations have the paper's sign; "
-        f"they differ from the paper's by {gap.median():.2f} at the median and by "
-        f"{gap.max():.2f} at most ({gap.idxmax().replace('|', ' with ')})."
-    ))
+    display(
+        Markdown(
+            f"**This run.** {same_sign} of the {len(pairs)} correlations have the paper's sign; "
+            f"they differ from the paper's by {gap.median():.2f} at the median and by "
+            f"{gap.max():.2f} at most ({gap.idxmax().replace('|', ' with ')})."
+        )
+    )
 
 # %% [markdown]
 # (ch-alexnet-c)=
@@ -496,17 +624,25 @@ if like_paper_top:
 c_table = results.ccmas_vs_ccmas2(table)
 
 # %% tags=["remove-input"]
-c_beside = results.beside_paper(c_table[["mean_ccmas", "mean_ccmas_2"]],
-                                reported[reported["source"] == "Appendix C"].dropna(subset=["layer"])
-                                .loc[lambda r: r["unit"].isna()])
+c_beside = results.beside_paper(
+    c_table[["mean_ccmas", "mean_ccmas_2"]],
+    reported[reported["source"] == "Appendix C"]
+    .dropna(subset=["layer"])
+    .loc[lambda r: r["unit"].isna()],
+)
 c_beside[("mean_difference", "this run")] = c_table["mean_difference"]
 c_beside.style.format(precision=3, na_rep="")
 
 # %% tags=["remove-input"]
-text = "**This run.** " + "; ".join(
-    f"{'In' if i == 0 else 'in'} {layer} the mean CCMAS is {row['mean_ccmas']:.3f} and the mean CCMAS2 "
-    f"{row['mean_ccmas_2']:.3f}" for i, (layer, row) in enumerate(c_table.iterrows())
-) + "."
+text = (
+    "**This run.** "
+    + "; ".join(
+        f"{'In' if i == 0 else 'in'} {layer} the mean CCMAS is {row['mean_ccmas']:.3f} and the mean CCMAS2 "
+        f"{row['mean_ccmas_2']:.3f}"
+        for i, (layer, row) in enumerate(c_table.iterrows())
+    )
+    + "."
+)
 example = table[(table["layer"] == "fc7") & (table["unit"] == 0)]
 if len(example):
     e = example.iloc[0]
@@ -533,28 +669,32 @@ findings = results.paper_findings(table, precision)
 n_same = int(findings["same"].sum())
 findings["same"] = findings["same"].map({True: "yes", False: "no"})
 display(findings.style.hide(axis="index"))
-display(Markdown(
-    f"This run shows {n_same} of the {len(findings)} findings. A finding it does not show "
-    f"is not a failure to reproduce the paper unless the profile reads the paper's own "
-    f"activations: the reasons follow."
-))
+display(
+    Markdown(
+        f"This run shows {n_same} of the {len(findings)} findings. A finding it does not show "
+        f"is not a failure to reproduce the paper unless the profile reads the paper's own "
+        f"activations: the reasons follow."
+    )
+)
 
 # %% tags=["remove-input"]
 # A worked number for the base-rate argument below, with this run's class count.
 catch, stray = 0.5, 0.01
 fa_here = stray * (n_classes - 1) / (catch + stray * (n_classes - 1))
 fa_paper = stray * 999 / (catch + stray * 999)
-display(Markdown(
-    f"Why they can differ. **The number of classes.** Among {n_classes} classes of about "
-    f"equal size a class holds {1 / n_classes:.0%} of the images; among the paper's 1,000, "
-    f"0.1%. Suppose a unit's threshold lets through half the images of its class and 1% of "
-    f"all the others. With {n_classes} classes the images above the threshold are "
-    f"{fa_here:.0%} false alarms; with 1,000 classes they are {fa_paper:.0%}. The same "
-    f"unit, judged by the same measure, looks far more like a detector when there are few "
-    f"classes to confuse its class with, so the false-alarm proportions, recall at perfect "
-    f"precision and localist counts of a {n_classes}-class network cannot be held to the paper's "
-    f"values. Chance precision moves the same way (1/{n_classes} here against 1/1000)."
-))
+display(
+    Markdown(
+        f"Why they can differ. **The number of classes.** Among {n_classes} classes of about "
+        f"equal size a class holds {1 / n_classes:.0%} of the images; among the paper's 1,000, "
+        f"0.1%. Suppose a unit's threshold lets through half the images of its class and 1% of "
+        f"all the others. With {n_classes} classes the images above the threshold are "
+        f"{fa_here:.0%} false alarms; with 1,000 classes they are {fa_paper:.0%}. The same "
+        f"unit, judged by the same measure, looks far more like a detector when there are few "
+        f"classes to confuse its class with, so the false-alarm proportions, recall at perfect "
+        f"precision and localist counts of a {n_classes}-class network cannot be held to the paper's "
+        f"values. Chance precision moves the same way (1/{n_classes} here against 1/1000)."
+    )
+)
 
 # %% [markdown]
 # **The network and the images.** Unless the profile reads the authors' files, the units

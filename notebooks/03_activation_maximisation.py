@@ -38,8 +38,8 @@ layers = ["conv5", "fc6", "fc8"]  # the paper's three layers
 units = {"conv5": 4, "fc6": 6, "fc8": 10}  # per layer: how many to draw at random, or a list
 images_per_unit = 100  # AM images per unit (the paper: 100, shown as a 10 x 10 panel)
 steps = 48  # optimisation steps per image
-am_settings = {}  # further compendium.am.AMConfig settings, e.g. {"lr": 0.1}
-observers = [  # model observers (compendium.observers.ObserverSpec), one per participant
+am_settings = {}  # further compendium.methods.am.AMConfig settings, e.g. {"lr": 0.1}
+observers = [  # model observers (compendium.methods.observers.ObserverSpec), one per participant
     {"name": "mlp-256", "arch": "mlp", "width": 256, "seed": 1},
 ]
 n_lists = 1  # counterbalanced lists the panels are dealt into
@@ -65,31 +65,53 @@ from IPython.display import HTML, Markdown, display
 # tqdm would warn that notebook progress widgets are missing; plain bars are fine.
 warnings.filterwarnings("ignore", message="IProgress not found")
 
-from compendium import am, behaviour, observers as obs, paper, plots, report  # noqa: E402
-from compendium import steps as prep  # noqa: E402
-from compendium.store import open_activations  # noqa: E402
+from compendium.activations.store import open_activations  # noqa: E402
+from compendium.build import stages as prep  # noqa: E402
+from compendium.chapters import paper, plots, report
+from compendium.methods import (
+    am,  # noqa: E402
+    behaviour,
+)
+from compendium.methods import observers as obs
 
 pd.set_option("display.precision", 2)
 torch.set_num_threads(threads)
-display(report.profile_banner(profile, {
-    "layers": layers, "units": units, "images_per_unit": images_per_unit, "steps": steps,
-    "am_settings": am_settings, "observers": [o["name"] for o in observers],
-    "n_lists": n_lists, "confidence": confidence, "agreement": agreement,
-    "threshold": threshold, "responses": responses, "seed": seed,
-}))
+display(
+    report.profile_banner(
+        profile,
+        {
+            "layers": layers,
+            "units": units,
+            "images_per_unit": images_per_unit,
+            "steps": steps,
+            "am_settings": am_settings,
+            "observers": [o["name"] for o in observers],
+            "n_lists": n_lists,
+            "confidence": confidence,
+            "agreement": agreement,
+            "threshold": threshold,
+            "responses": responses,
+            "seed": seed,
+        },
+    )
+)
 
-behind = am.profile_network(profile)
+behind = prep.profile_network(profile)
 network, image = behind.model, behind.image
 store_file = open_activations(prep.chapter_store(profile, store))
 class_names = list(store_file.class_names)
-config = am.AMConfig.from_dict({"images_per_unit": images_per_unit, "steps": steps,
-                                "seed": seed, **am_settings})
+config = am.AMConfig.from_dict(
+    {"images_per_unit": images_per_unit, "steps": steps, "seed": seed, **am_settings}
+)
 device = am.default_device()
 if network is None:
-    display(Markdown(
-        f"**This profile has {behind.description}.** No AM images can be made, so the "
-        "sections that make and judge them are left empty; the design and, given a "
-        "response file (`responses`), Table 1 are computed as usual."))
+    display(
+        Markdown(
+            f"**This profile has {behind.description}.** No AM images can be made, so the "
+            "sections that make and judge them are left empty; the design and, given a "
+            "response file (`responses`), Table 1 are computed as usual."
+        )
+    )
 
 # %% [markdown]
 # ## Which units
@@ -110,10 +132,11 @@ for layer in layers:
         maxima = behaviour.unit_maxima(store_file, layer)
     else:  # a list of units is taken as it is
         maxima = np.ones(store_file.n_units(layer))
-    chosen[layer] = behaviour.sample_units(maxima, units[layer], seed=seed,
-                                           layer=layer)
-classes = pd.concat([behaviour.unit_classes(store_file, layer, chosen[layer])
-                     for layer in layers], ignore_index=True)
+    chosen[layer] = behaviour.sample_units(maxima, units[layer], seed=seed, layer=layer)
+classes = pd.concat(
+    [behaviour.unit_classes(store_file, layer, chosen[layer]) for layer in layers],
+    ignore_index=True,
+)
 classes
 
 # %% [markdown]
@@ -121,7 +144,7 @@ classes
 #
 # The paper used the plug-and-play generative network of {cite:t}`nguyen2017`, which
 # searches the input space of a trained image generator so that its pictures look natural.
-# There is no such generator for a 28 x 28 clothing network, so `compendium.am` follows the
+# There is no such generator for a 28 x 28 clothing network, so `compendium.methods.am` follows the
 # other common route {cite:p}`olah2017`: it changes the pixels themselves, under three
 # constraints that keep the result from turning into high-frequency noise that only this
 # network responds to.
@@ -150,24 +173,35 @@ settings.rename_axis("AM setting").to_frame()
 # %%
 made = {}
 for layer in layers if network is not None else []:
-    made[layer] = am.am_images(network, behind.model_id, layer,
-                               chosen[layer], config, image=image,
-                               device=device, progress=False)
-pd.DataFrame({
-    "units": {layer: len(r.units) for layer, r in made.items()},
-    "s per unit": {layer: r.seconds.mean() for layer, r in made.items()},
-    "from cache": {layer: r.from_cache.all() for layer, r in made.items()},
-}).rename_axis("layer")
+    made[layer] = am.am_images(
+        network,
+        behind.model_id,
+        layer,
+        chosen[layer],
+        config,
+        image=image,
+        device=device,
+        progress=False,
+    )
+pd.DataFrame(
+    {
+        "units": {layer: len(r.units) for layer, r in made.items()},
+        "s per unit": {layer: r.seconds.mean() for layer, r in made.items()},
+        "from cache": {layer: r.from_cache.all() for layer, r in made.items()},
+    }
+).rename_axis("layer")
 
 # %% tags=["remove-input"]
 if made:
     per_unit = float(np.mean(np.concatenate([r.seconds for r in made.values()])))
-    display(Markdown(
-        f"On the machine that first built this page (device `{device}`, {threads} "
-        f"thread(s)), one unit's {config.images_per_unit} images took {per_unit:.1f} s "
-        f"on average ({config.steps} steps). The benchmark `bench/am.py` times the same "
-        "code for torchvision's AlexNet at 224 x 224 on a GPU."
-    ))
+    display(
+        Markdown(
+            f"On the machine that first built this page (device `{device}`, {threads} "
+            f"thread(s)), one unit's {config.images_per_unit} images took {per_unit:.1f} s "
+            f"on average ({config.steps} steps). The benchmark `bench/am.py` times the same "
+            "code for torchvision's AlexNet at 224 x 224 on a GPU."
+        )
+    )
 
 # %% [markdown]
 # ## Do the images drive their units?
@@ -182,8 +216,7 @@ if made:
 maxima = classes.set_index(["layer", "unit"])["dataset_max"].to_dict()
 ratios = check = None
 if made:
-    ratios = am.activation_ratios(network, list(made.values()), maxima,
-                                  image=image, device=device)
+    ratios = am.activation_ratios(network, list(made.values()), maxima, image=image, device=device)
     check = ratios.groupby("layer", sort=False).agg(
         units=("unit", "size"),
         median_ratio=("ratio", "median"),
@@ -201,21 +234,24 @@ plots.am_ratio_chart(ratios) if made else None
 
 # %%
 if "fc8" in made:
-    own_class = am.own_class_share(network, made["fc8"], class_names,
-                                   image=image, device=device)
+    own_class = am.own_class_share(network, made["fc8"], class_names, image=image, device=device)
     display(own_class)
 
 # %% tags=["remove-input"]
 if made:
-    lines = [f"{layer}: median ratio {row.median_ratio:.2f} (lowest "
-             f"{row.min_ratio:.2f}), {row.share_of_images_above_max:.0%} of the images "
-             "above the data set's maximum" for layer, row in check.iterrows()]
+    lines = [
+        f"{layer}: median ratio {row.median_ratio:.2f} (lowest "
+        f"{row.min_ratio:.2f}), {row.share_of_images_above_max:.0%} of the images "
+        "above the data set's maximum"
+        for layer, row in check.iterrows()
+    ]
     display(Markdown("**This run:** " + "; ".join(lines) + "."))
 
 # %% [markdown]
 # ## The panels
 #
 # One panel per unit, its images in the order they were made. The first unit of each layer:
+
 
 # %%
 def panel(layer: str, unit: int) -> np.ndarray:
@@ -225,8 +261,7 @@ def panel(layer: str, unit: int) -> np.ndarray:
 
 
 first = [(layer, int(made[layer].units[0])) for layer in made]
-shown = [(panel(layer, unit), f"{layer} unit {unit}")
-         for layer, unit in first]
+shown = [(panel(layer, unit), f"{layer} unit {unit}") for layer, unit in first]
 display(HTML(behaviour.panels_html(shown, width=320))) if made else None
 
 # %% [markdown]
@@ -236,7 +271,7 @@ display(HTML(behaviour.panels_html(shown, width=320))) if made else None
 # were split into 64 counterbalanced lists; each list held 4 conv5, 15 or 16 fc8 and 32 fc6
 # panels, and each was seen by 5 or 6 people (51 lists by 5, 13 by 6). Every panel was
 # therefore judged by 5 or 6 people, and nobody saw more than 52 panels.
-# `compendium.behaviour.design_experiment` deals panels into lists layer by layer, carrying
+# `compendium.methods.behaviour.design_experiment` deals panels into lists layer by layer, carrying
 # on round the lists from one layer to the next, so each list gets as even a share of each
 # layer as the numbers allow; participants are dealt onto lists the same way. Given the
 # paper's numbers it rebuilds the paper's lists:
@@ -246,8 +281,7 @@ paper_lists = behaviour.paper_design(seed=seed)
 shape = behaviour.design_summary(paper_lists)
 stated = paper.reported("Sec. 2 behavioural experiment")
 stated = stated[stated["layer"].isna()].set_index("measure")["value"]
-pd.DataFrame({"this design": shape,
-              "paper": stated.reindex(shape.index).astype(int)})
+pd.DataFrame({"this design": shape, "paper": stated.reindex(shape.index).astype(int)})
 
 # %% [markdown]
 # How many panels of each layer the 64 lists hold (rows: kinds of list; count: how many
@@ -266,8 +300,7 @@ if responses:
     participants = given.unique().tolist()
 else:  # the observers, or five stand-ins when there is no one to ask
     participants = [o["name"] for o in observers] or 5
-design = behaviour.design_experiment(chosen, n_lists, participants,
-                                     seed=seed)
+design = behaviour.design_experiment(chosen, n_lists, participants, seed=seed)
 design.composition()
 
 # %% [markdown]
@@ -280,11 +313,13 @@ design.composition()
 # multi-layer perceptron, a small LeNet-style network).
 
 # %% tags=["remove-input"]
-display(Markdown(
-    f"An observer looks at every image of a panel and says **yes** when at least "
-    f"{agreement:.0%} of them fall in one class, each with probability {confidence:.2f} or "
-    f"more; its label is that class's name."
-))
+display(
+    Markdown(
+        f"An observer looks at every image of a panel and says **yes** when at least "
+        f"{agreement:.0%} of them fall in one class, each with probability {confidence:.2f} or "
+        f"more; its label is that class's name."
+    )
+)
 
 # %% [markdown]
 # **These observers are not people.** A network cannot name anything outside its ten
@@ -298,17 +333,24 @@ answers = None
 if responses:
     answers = behaviour.read_responses(responses, classes)
     people = answers["participant"].nunique()
-    display(Markdown(f"Read `{responses}`: {len(answers)} responses "
-                     f"from {people} participants."))
+    display(Markdown(f"Read `{responses}`: {len(answers)} responses from {people} participants."))
 elif made:
     with contextlib.redirect_stderr(io.StringIO()):  # hide progress bars
         judges = obs.trained_observers(observers)
     display(obs.describe(judges))
-    panels = {(layer, int(u)): made[layer].unit(int(u))
-              for layer in layers for u in made[layer].units}
+    panels = {
+        (layer, int(u)): made[layer].unit(int(u)) for layer in layers for u in made[layer].units
+    }
     answers = obs.observer_responses(
-        design, judges, panels, class_names, image=image,
-        confidence=confidence, agreement=agreement, device=device)
+        design,
+        judges,
+        panels,
+        class_names,
+        image=image,
+        confidence=confidence,
+        agreement=agreement,
+        device=device,
+    )
 
 # %% [markdown]
 # The responses form one table with a row per participant and panel, the same layout a
@@ -341,11 +383,9 @@ answers.head(8) if answers is not None else None
 
 # %%
 matcher = behaviour.default_synonyms(class_names, synonyms)
-judged, table = behaviour.analyse(answers, classes, matcher, threshold,
-                                  layers)
+judged, table = behaviour.analyse(answers, classes, matcher, threshold, layers)
 judge_kind = "people" if responses else "model observers"
-behaviour.beside_paper(table, paper.reported("Table 1"),
-                       f"this run ({judge_kind})", layers)
+behaviour.beside_paper(table, paper.reported("Table 1"), f"this run ({judge_kind})", layers)
 
 # %%
 table[["participants", "responses", "units", "units_consistent"]]
@@ -354,8 +394,7 @@ table[["participants", "responses", "units", "units_consistent"]]
 # Every unit's verdict (share of yes answers, the majority label, and the two classes):
 
 # %%
-judged[["layer", "unit", "share_yes", "consistent", "consensus",
-        "top_class", "ccmas_class"]]
+judged[["layer", "unit", "share_yes", "consistent", "consensus", "top_class", "ccmas_class"]]
 
 # %% [markdown]
 # ## Panels judged interpretable and not (the paper's Fig. 5)
@@ -365,6 +404,7 @@ judged[["layer", "unit", "share_yes", "consistent", "consensus",
 # units no judge did, each captioned with the majority label, the class of the most active
 # image and the CCMAS class.
 
+
 # %%
 def show(rows: pd.DataFrame, heading: str) -> None:
     """Captioned panels under a heading (or a note that there are none)."""
@@ -372,8 +412,7 @@ def show(rows: pd.DataFrame, heading: str) -> None:
         display(Markdown(f"*{heading}: no unit in this run.*"))
         return
     display(Markdown(f"**{heading}**"))
-    shown = [(panel(r["layer"], int(r["unit"])), behaviour.caption(r))
-             for _, r in rows.iterrows()]
+    shown = [(panel(r["layer"], int(r["unit"])), behaviour.caption(r)) for _, r in rows.iterrows()]
     display(HTML(behaviour.panels_html(shown, width=320)))
 
 
@@ -384,6 +423,7 @@ if made:
 
 # %% [markdown]
 # ## What this run says
+
 
 # %% tags=["remove-input"]
 def pct(layer: str, column: str) -> str:
@@ -396,24 +436,34 @@ summary = [
     f"With {judge_kind} as judges, the output layer's panels drew yes in "
     f"{pct('fc8', 'yes')} of answers and {pct('fc8', 'units_80')} of its units were "
     f"consistently interpretable (the paper's people: 71% and 59%)."
-    if "fc8" in table.index else "",
-    "In the hidden layers: " + "; ".join(
+    if "fc8" in table.index
+    else "",
+    "In the hidden layers: "
+    + "; ".join(
         f"{layer} {pct(layer, 'yes')} yes, {pct(layer, 'units_80')} of units consistent"
-        for layer in hidden if layer in table.index)
+        for layer in hidden
+        if layer in table.index
+    )
     + " (the paper: about 21% yes and 3 to 4% of units in conv5 and fc6)."
-    if any(layer in table.index for layer in hidden) else "",
+    if any(layer in table.index for layer in hidden)
+    else "",
     f"Where the output units' panels were named consistently, the name matched the unit's "
     f"own class in {pct('fc8', 'overlap_top_class')} of cases (the paper: 95%)."
-    if "fc8" in table.index and table.loc["fc8", "units_consistent"] > 0 else "",
+    if "fc8" in table.index and table.loc["fc8", "units_consistent"] > 0
+    else "",
 ]
 hidden_yes = [table.loc[layer, "yes"] for layer in hidden if layer in table.index]
 if "fc8" in table.index and hidden_yes:
-    direction = ("more" if max(hidden_yes) > table.loc["fc8", "yes"] else "fewer")
+    direction = "more" if max(hidden_yes) > table.loc["fc8", "yes"] else "fewer"
     summary.append(
         f"So here at least one hidden layer drew {direction} yes answers than the output layer; "
-        + ("in the paper the output layer drew far more, so on this point the run and the "
-           "paper differ." if direction == "more" else
-           "the paper found the same ordering."))
+        + (
+            "in the paper the output layer drew far more, so on this point the run and the "
+            "paper differ."
+            if direction == "more"
+            else "the paper found the same ordering."
+        )
+    )
 if "fc8" in made and "fc8" in table.index:
     share = own_class.set_index("unit")["share classified as the unit's class"]
     yes = judged[judged["layer"] == "fc8"].set_index("unit")["share_yes"]
@@ -425,7 +475,8 @@ if "fc8" in made and "fc8" in table.index:
             f"unit's class for {len(convinced)} output unit(s) ({names}) that no "
             f"{'participant' if responses else 'observer'} called an object at all: "
             "images that convince their own network need not look like anything to "
-            "another viewer.")
+            "another viewer."
+        )
 display(Markdown(" ".join(s for s in summary if s)))
 
 # %% [markdown]

@@ -42,19 +42,38 @@ from IPython.display import Markdown, display
 # tqdm would warn that notebook progress widgets are missing; plain bars are fine.
 warnings.filterwarnings("ignore", message="IProgress not found")
 
-from compendium import recurrent, report  # noqa: E402
+from compendium.chapters import (
+    recurrent_control,  # noqa: E402
+    report,
+)
+from compendium.methods import recurrent  # noqa: E402
 
 pd.set_option("display.precision", 3)
 config = recurrent.RecallConfig(
-    n_letters=n_letters, word_length=word_length, list_length=list_length,
-    hidden_size=hidden_size, steps=steps, batch_size=batch_size,
-    learning_rate=learning_rate, seed=seed,
+    n_letters=n_letters,
+    word_length=word_length,
+    list_length=list_length,
+    hidden_size=hidden_size,
+    steps=steps,
+    batch_size=batch_size,
+    learning_rate=learning_rate,
+    seed=seed,
 )
-display(report.profile_banner(profile, {
-    "n_letters": n_letters, "word_length": word_length, "list_length": list_length,
-    "hidden_size": hidden_size, "steps": steps, "batch_size": batch_size,
-    "learning_rate": learning_rate, "seed": seed,
-}))
+display(
+    report.profile_banner(
+        profile,
+        {
+            "n_letters": n_letters,
+            "word_length": word_length,
+            "list_length": list_length,
+            "hidden_size": hidden_size,
+            "steps": steps,
+            "batch_size": batch_size,
+            "learning_rate": learning_rate,
+            "seed": seed,
+        },
+    )
+)
 
 # %% [markdown]
 # ## What the paper says about recurrent networks
@@ -131,19 +150,21 @@ display(report.profile_banner(profile, {
 # %%
 vocab = recurrent.vocabulary(n_letters, word_length)
 class_size = len(vocab) // n_letters
-display(Markdown(
-    f"This run: {n_letters} letters (`{recurrent.ALPHABET[:n_letters]}`) in {word_length} "
-    f"positions make {len(vocab):,} words, from `{recurrent.spell(vocab[0])}` to "
-    f"`{recurrent.spell(vocab[-1])}`; each letter-in-position class holds {class_size} words. "
-    f"Lists in the list condition hold 1 to {list_length} words; the network has "
-    f"{hidden_size} hidden units and trains for {steps:,} updates of {batch_size} lists."
-))
+display(
+    Markdown(
+        f"This run: {n_letters} letters (`{recurrent.ALPHABET[:n_letters]}`) in {word_length} "
+        f"positions make {len(vocab):,} words, from `{recurrent.spell(vocab[0])}` to "
+        f"`{recurrent.spell(vocab[-1])}`; each letter-in-position class holds {class_size} words. "
+        f"Lists in the list condition hold 1 to {list_length} words; the network has "
+        f"{hidden_size} hidden units and trains for {steps:,} updates of {batch_size} lists."
+    )
+)
 
 # %% [markdown]
 # ## First, units with a known answer
 #
 # Before measuring trained networks, two made-up units over the same vocabulary go through
-# the same code (`compendium.recurrent.planted_units`):
+# the same code (`compendium.methods.recurrent.planted_units`):
 #
 # - a **planted grandmother cell** for the letter a in the first position: every such word
 #   gives 0.7 to 1, every other word 0 to 0.3;
@@ -154,9 +175,21 @@ display(Markdown(
 # %%
 planted = recurrent.planted_units(vocab, n_letters, position=0, letter=0, seed=seed)
 planted_measures = recurrent.letter_measures(planted, vocab, n_letters)
-shown = ["letter_class", "localist", "localist_gap", "recall_p100", "recall_p95",
-         "max_informedness", "mi_recall", "mi_specificity", "mi_false_alarm",
-         "precision_60", "precision_100", "ccmas", "ccmas_classmean"]
+shown = [
+    "letter_class",
+    "localist",
+    "localist_gap",
+    "recall_p100",
+    "recall_p95",
+    "max_informedness",
+    "mi_recall",
+    "mi_specificity",
+    "mi_false_alarm",
+    "precision_60",
+    "precision_100",
+    "ccmas",
+    "ccmas_classmean",
+]
 planted_measures[shown].rename(index=dict(enumerate(recurrent.PLANTED))).T
 
 # %% [markdown]
@@ -175,8 +208,11 @@ planted_measures[shown].rename(index=dict(enumerate(recurrent.PLANTED))).T
 
 # %%
 for column, name in enumerate(recurrent.PLANTED):
-    display(recurrent.unit_jitterplot(planted[:, column], planted_measures.loc[column], vocab,
-                                      n_letters, name, seed=seed))
+    display(
+        recurrent_control.unit_jitterplot(
+            planted[:, column], planted_measures.loc[column], vocab, n_letters, name, seed=seed
+        )
+    )
 
 # %% [markdown]
 # ## Training both networks
@@ -188,7 +224,7 @@ for column, name in enumerate(recurrent.PLANTED):
 
 # %%
 results = recurrent.run_control(config, progress=False)
-recurrent.training_table(results)
+recurrent_control.training_table(results)
 
 # %% [markdown]
 # ## How selective are the hidden units?
@@ -197,18 +233,18 @@ recurrent.training_table(results)
 # word shown alone. The two conditions side by side:
 
 # %%
-summary = recurrent.selectivity_summary(results)
+summary = recurrent_control.selectivity_summary(results)
 summary
 
 # %%
-display(Markdown(f"**This run ({profile}):** {recurrent.describe_contrast(results)}"))
+display(Markdown(f"**This run ({profile}):** {recurrent_control.describe_contrast(results)}"))
 
 # %% [markdown]
 # Every unit's value of each measure, one row per measure, the two networks on separate
 # lines (hover a dot for the unit number):
 
 # %%
-recurrent.distribution_chart(recurrent.measures_long(results), seed=seed)
+recurrent_control.distribution_chart(recurrent_control.measures_long(results), seed=seed)
 
 # %% [markdown]
 # ## The most selective unit of each network: the Fig. 2 analogue
@@ -219,15 +255,25 @@ recurrent.distribution_chart(recurrent.measures_long(results), seed=seed)
 # single-word unit at the top centre does not.
 
 # %%
-best = {name: recurrent.most_selective_unit(result.measures) for name, result in results.items()}
-pd.DataFrame({f"{name}: unit {unit}": results[name].measures.loc[unit, shown]
-              for name, unit in best.items()})
+best = {
+    name: recurrent_control.most_selective_unit(result.measures) for name, result in results.items()
+}
+pd.DataFrame(
+    {f"{name}: unit {unit}": results[name].measures.loc[unit, shown] for name, unit in best.items()}
+)
 
 # %%
 for name, unit in best.items():
-    display(recurrent.unit_jitterplot(results[name].activations[:, unit],
-                                      results[name].measures.loc[unit], vocab, n_letters,
-                                      f"{name}, unit {unit}", seed=seed))
+    display(
+        recurrent_control.unit_jitterplot(
+            results[name].activations[:, unit],
+            results[name].measures.loc[unit],
+            vocab,
+            n_letters,
+            f"{name}, unit {unit}",
+            seed=seed,
+        )
+    )
 
 # %% [markdown]
 # The paper's point about precision carries over. By the criterion of
@@ -239,13 +285,18 @@ detectors = summary.loc["units with precision_60 >= .75 (Zhou's 'detector')"]
 localist = summary.loc["localist units (recall at 100% precision = 1)"]
 too_small = (
     f" With {class_size} words per class, though, no unit can pass it in this run: at most "
-    f"{class_size} of its top 60 words can share a letter." if class_size < 0.75 * 60 else "")
-display(Markdown(
-    f"In the list network {detectors[recurrent.LIST_CONDITION]} units pass that test and "
-    f"{localist[recurrent.LIST_CONDITION]} are localist; in the single-word network, "
-    f"{detectors[recurrent.SINGLE_CONDITION]} and {localist[recurrent.SINGLE_CONDITION]}."
-    + too_small
-))
+    f"{class_size} of its top 60 words can share a letter."
+    if class_size < 0.75 * 60
+    else ""
+)
+display(
+    Markdown(
+        f"In the list network {detectors[recurrent.LIST_CONDITION]} units pass that test and "
+        f"{localist[recurrent.LIST_CONDITION]} are localist; in the single-word network, "
+        f"{detectors[recurrent.SINGLE_CONDITION]} and {localist[recurrent.SINGLE_CONDITION]}."
+        + too_small
+    )
+)
 
 # %% [markdown]
 # ## What this control shows, and what it does not

@@ -40,8 +40,8 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import Markdown, display
 
-from compendium import plots, report
-from compendium.pipeline import ROOT
+from compendium.build.profiles import ROOT
+from compendium.chapters import plots, report
 
 pd.set_option("display.precision", 3)
 display(report.profile_banner(profile, {"results_dir": results_dir}))
@@ -76,15 +76,40 @@ def read(name: str) -> pd.DataFrame:
 
 # %% tags=["remove-input"]
 block = read("measures")
-display(Markdown("Measured on " + "; ".join(
-    f"{m} ({d})" for m, d in block[["machine", "date"]].drop_duplicates().to_numpy()) + ":"))
-shown = block[["n_images", "n_units", "n_classes", "ours_s_per_unit",
-               "loop_s_per_unit", "floor_s_per_unit", "loop_over_ours", "ours_over_floor"]]
-display(shown.rename(columns={
-    "ours_s_per_unit": "package (s/unit)", "loop_s_per_unit": "per-class loop (s/unit)",
-    "floor_s_per_unit": "argsort floor (s/unit)", "loop_over_ours": "loop / package",
-    "ours_over_floor": "package / floor",
-}).style.hide(axis="index").format(precision=4))
+display(
+    Markdown(
+        "Measured on "
+        + "; ".join(
+            f"{m} ({d})" for m, d in block[["machine", "date"]].drop_duplicates().to_numpy()
+        )
+        + ":"
+    )
+)
+shown = block[
+    [
+        "n_images",
+        "n_units",
+        "n_classes",
+        "ours_s_per_unit",
+        "loop_s_per_unit",
+        "floor_s_per_unit",
+        "loop_over_ours",
+        "ours_over_floor",
+    ]
+]
+display(
+    shown.rename(
+        columns={
+            "ours_s_per_unit": "package (s/unit)",
+            "loop_s_per_unit": "per-class loop (s/unit)",
+            "floor_s_per_unit": "argsort floor (s/unit)",
+            "loop_over_ours": "loop / package",
+            "ours_over_floor": "package / floor",
+        }
+    )
+    .style.hide(axis="index")
+    .format(precision=4)
+)
 
 # %% [markdown]
 # ## Whole layers from HDF5
@@ -99,15 +124,18 @@ display(shown.rename(columns={
 # %% tags=["remove-input"]
 scale = read("scale")
 layers = scale[scale["benchmark"] == "layer"]
-wide = layers.pivot_table(index=["date", "machine", "layer", "n_images", "n_units"],
-                          columns="method", values="seconds").reset_index()
+wide = layers.pivot_table(
+    index=["date", "machine", "layer", "n_images", "n_units"], columns="method", values="seconds"
+).reset_index()
 ours_method = [c for c in wide.columns if str(c).startswith("ours")]
 for column in ours_method:
     wide[f"{column} / floor"] = wide[column] / wide["floor"]
     wide[f"loop / {column}"] = wide["loop"] / wide[column]
 memory = layers.pivot_table(index=["layer"], columns="method", values="peak_rss_gib")
 where = "; ".join(f"{m} ({d})" for m, d in wide[["machine", "date"]].drop_duplicates().to_numpy())
-display(Markdown(f"Seconds for a whole layer (the loop's figure is extrapolated), measured on {where}:"))
+display(
+    Markdown(f"Seconds for a whole layer (the loop's figure is extrapolated), measured on {where}:")
+)
 display(wide.drop(columns=["machine", "date"]).style.hide(axis="index").format(precision=2))
 display(Markdown("Peak resident memory of each timing's process, GiB:"))
 display(memory.style.format(precision=2))
@@ -157,4 +185,4 @@ display(chunks.style.hide(axis="index").format(precision=2))
 # --backend torch` times it; no GPU was available to the machine that recorded the figures
 # above, so none are shown. For many layers or models, `compendium measures ... --scheduler
 # tcp://HOST:8786` sends blocks of units as tasks to a Dask cluster whose workers can read
-# the activation file (see `compendium.cluster`).
+# the activation file (see `compendium.measures.cluster`).

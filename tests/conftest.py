@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from compendium.pipeline import build_book
+from compendium.build.pipeline import build_book
 
 
 @pytest.fixture(scope="session")

@@ -13,8 +13,9 @@ def synset_lines(n_classes: int = 1000) -> list[str]:
     return [f"n{1440764 + 7 * i:08d} class {i}, thing {i}" for i in range(n_classes)]
 
 
-def write_merged_layer(path: Path, per_class: dict[str, np.ndarray], lines: list[str],
-                       *, h5_suffix: bool = False) -> Path:
+def write_merged_layer(
+    path: Path, per_class: dict[str, np.ndarray], lines: list[str], *, h5_suffix: bool = False
+) -> Path:
     """An AlexNet_Merged file: one group per wnid holding (n, units, 1, 1) activations.
 
     ``per_class`` maps wnid -> (n_i, units) array; groups are created in the given order
@@ -31,16 +32,23 @@ def write_merged_layer(path: Path, per_class: dict[str, np.ndarray], lines: list
             ds.attrs["neuron_count"] = a.shape[1]
             g.create_dataset("labels", data=label_bytes)
             g.create_dataset("label_mappings", data=np.array([[wnid.encode()]] * a.shape[0]))
-            g.create_dataset("file_names",
-                             data=np.array([f"{wnid}_{k}.JPEG".encode() for k in range(a.shape[0])]))
-            g.create_dataset(f"activation_labels/{wnid}", data=np.arange(a.shape[0], dtype=np.int64))
+            g.create_dataset(
+                "file_names",
+                data=np.array([f"{wnid}_{k}.JPEG".encode() for k in range(a.shape[0])]),
+            )
+            g.create_dataset(
+                f"activation_labels/{wnid}", data=np.arange(a.shape[0], dtype=np.int64)
+            )
     return path
 
 
-def merged_example(rng: np.random.Generator, n_units: int = 6,
-                   counts: tuple[int, ...] = (3, 5, 2)) -> tuple[list[str], dict[str, np.ndarray]]:
+def merged_example(
+    rng: np.random.Generator, n_units: int = 6, counts: tuple[int, ...] = (3, 5, 2)
+) -> tuple[list[str], dict[str, np.ndarray]]:
     """Synset lines (10 classes) and per-class activations for a few of them, unsorted."""
     lines = synset_lines(10)
     wnids = [lines[i].split()[0] for i in (7, 2, 4)][: len(counts)]
-    per_class = {w: rng.random((n, n_units)).astype(np.float32) for w, n in zip(wnids, counts)}
+    per_class = {
+        w: rng.random((n, n_units)).astype(np.float32) for w, n in zip(wnids, counts, strict=False)
+    }
     return lines, per_class

@@ -12,8 +12,8 @@ import pytest
 import torch
 from torch import nn
 
-from compendium import behaviour, observers
-from compendium.behaviour import BehaviourError, Synonyms
+from compendium.methods import behaviour, observers
+from compendium.methods.behaviour import BehaviourError, Synonyms
 
 # --------------------------------------------------------------------------------------
 # Design
@@ -51,7 +51,7 @@ def test_any_design_is_balanced(n_lists, n_people):
     people = design.participants.groupby("list").size()
     assert len(people) == n_lists and people.max() - people.min() <= 1
     trials = design.trials(seed=1)
-    assert len(trials) == sum(sizes[l] * people[l] for l in range(n_lists))
+    assert len(trials) == sum(sizes[i] * people[i] for i in range(n_lists))
     assert not trials.duplicated(["participant", "layer", "unit"]).any()
     again = behaviour.design_experiment(units, n_lists, n_people, seed=3)
     assert again.lists.equals(lists)
@@ -81,8 +81,8 @@ def test_panel_grid_and_png():
     width, height = struct.unpack(">II", png[16:24])
     assert (width, height) == (10, 7)
     start = png.index(b"IDAT") + 4
-    length = struct.unpack(">I", png[start - 8:start - 4])[0]
-    rows = np.frombuffer(zlib.decompress(png[start:start + length]), np.uint8).reshape(7, 11)
+    length = struct.unpack(">I", png[start - 8 : start - 4])[0]
+    rows = np.frombuffer(zlib.decompress(png[start : start + length]), np.uint8).reshape(7, 11)
     assert np.array_equal(rows[:, 1:], grid) and (rows[:, 0] == 0).all()
     colour = behaviour.panel_grid(np.zeros((2, 3, 4, 4), np.uint8), columns=2)
     assert colour.shape[-1] == 3 and behaviour.png_bytes(colour)[25] == 2
@@ -110,8 +110,9 @@ def test_synonym_table_matches_rough_synonyms():
 
 def test_custom_synonym_table(tmp_path):
     path = tmp_path / "syn.csv"
-    path.write_text("# drinks\nphrase,group\nbeer,drink\nglass,drink\ndrink,drink\n"
-                    "wine glass,drink\n")
+    path.write_text(
+        "# drinks\nphrase,group\nbeer,drink\nglass,drink\ndrink,drink\nwine glass,drink\n"
+    )
     s = Synonyms.from_csv(path)
     assert s.agree("beer", "wine glass") and s.agree("Glass", "drinks")
     (tmp_path / "bad.csv").write_text("word,group\nbeer,drink\n")
@@ -123,12 +124,14 @@ def test_custom_synonym_table(tmp_path):
 # Table 1 on a hand-made response table
 # --------------------------------------------------------------------------------------
 
-CLASSES = pd.DataFrame({
-    "layer": ["fc8", "fc8", "fc8", "fc6", "fc6"],
-    "unit": [0, 1, 2, 5, 7],
-    "top_class": ["Sneaker", "Dress", "Bag", "Coat", "Bag"],
-    "ccmas_class": ["Sneaker", "Coat", "Bag", "Coat", "Trouser"],
-})
+CLASSES = pd.DataFrame(
+    {
+        "layer": ["fc8", "fc8", "fc8", "fc6", "fc6"],
+        "unit": [0, 1, 2, 5, 7],
+        "top_class": ["Sneaker", "Dress", "Bag", "Coat", "Bag"],
+        "ccmas_class": ["Sneaker", "Coat", "Bag", "Coat", "Trouser"],
+    }
+)
 
 # Five people; '-' means no. fc8 0: all yes (shoe words); fc8 1: 4 of 5 yes, 3 of the 4
 # labels are dresses; fc8 2: 2 of 5 yes; fc6 5: nobody; fc6 7: all say bag.
@@ -166,8 +169,12 @@ def test_table1_on_known_answers():
     assert fc8["yes_se"] == pytest.approx(100 * per_person.std(ddof=1) / np.sqrt(5))
     assert fc8["units_80_se"] == pytest.approx(100 * np.sqrt(2 / 3 * 1 / 3 / 3))
     assert fc8["overlap_ccmas_se"] == pytest.approx(50.0 / np.sqrt(2))
-    assert list(table[["participants", "responses", "units", "units_consistent"]].loc["fc8"]) \
-        == [5, 15, 3, 2]
+    assert list(table[["participants", "responses", "units", "units_consistent"]].loc["fc8"]) == [
+        5,
+        15,
+        3,
+        2,
+    ]
 
 
 def test_unit_judgements_name_the_consensus():
@@ -197,9 +204,15 @@ def test_response_file_with_missing_columns_is_refused(tmp_path):
 
 
 def test_responses_for_unknown_units_are_refused():
-    bad = pd.concat([hand_made(), pd.DataFrame([("p0", 0, "fc6", 99, "yes", "bag"),
-                                                ("p0", 0, "fc7", 1, "no", "")],
-                                               columns=list(behaviour.RESPONSE_COLUMNS))])
+    bad = pd.concat(
+        [
+            hand_made(),
+            pd.DataFrame(
+                [("p0", 0, "fc6", 99, "yes", "bag"), ("p0", 0, "fc7", 1, "no", "")],
+                columns=list(behaviour.RESPONSE_COLUMNS),
+            ),
+        ]
+    )
     with pytest.raises(BehaviourError, match="2 panels with no known unit .*fc6 99"):
         behaviour.table1(bad, CLASSES, Synonyms.from_csv())
 
@@ -254,12 +267,17 @@ class _Says(nn.Module):
 def test_observer_responses_fill_the_schema():
     design = behaviour.design_experiment({"fc8": [0, 1]}, 1, ["o1", "o2"])
     spec = observers.ObserverSpec(name="o1")
-    judges = [observers.Observer(spec, _Says(), 1.0, 0.0),
-              observers.Observer(observers.ObserverSpec(name="o2"), _Says(), 1.0, 0.0)]
-    panels = {("fc8", 0): np.full((4, 1, 28, 28), 250, np.uint8),
-              ("fc8", 1): np.zeros((4, 1, 28, 28), np.uint8)}
-    answers = observers.observer_responses(design, judges, panels, ["x", "bright", "dark"],
-                                           device="cpu")
+    judges = [
+        observers.Observer(spec, _Says(), 1.0, 0.0),
+        observers.Observer(observers.ObserverSpec(name="o2"), _Says(), 1.0, 0.0),
+    ]
+    panels = {
+        ("fc8", 0): np.full((4, 1, 28, 28), 250, np.uint8),
+        ("fc8", 1): np.zeros((4, 1, 28, 28), np.uint8),
+    }
+    answers = observers.observer_responses(
+        design, judges, panels, ["x", "bright", "dark"], device="cpu"
+    )
     assert list(answers.columns) == list(behaviour.RESPONSE_COLUMNS) and len(answers) == 4
     labels = answers.set_index(["participant", "unit"])["label"]
     assert labels[("o1", 0)] == "bright" and labels[("o2", 1)] == "dark"
@@ -283,7 +301,7 @@ def test_observer_specs_are_checked():
 
 
 def test_design_summary_matches_the_papers_stated_numbers():
-    from compendium import paper
+    from compendium.chapters import paper
 
     stated = paper.reported("Sec. 2 behavioural experiment")
     stated = stated[stated["layer"].isna()].set_index("measure")["value"]
@@ -292,11 +310,12 @@ def test_design_summary_matches_the_papers_stated_numbers():
 
 
 def test_table1_beside_the_papers():
-    from compendium import paper
+    from compendium.chapters import paper
 
     table = behaviour.table1(hand_made(), CLASSES, Synonyms.from_csv(), layers=["fc6", "fc8"])
-    shown = behaviour.beside_paper(table, paper.reported("Table 1"), "this run",
-                                   ["conv5", "fc6", "fc8"])
+    shown = behaviour.beside_paper(
+        table, paper.reported("Table 1"), "this run", ["conv5", "fc6", "fc8"]
+    )
     assert shown.loc[("fc8", "this run"), "(a) % 'yes' responses"].startswith("73.3 (±")
     assert shown.loc[("fc8", "paper (people)"), "(a) % 'yes' responses"] == "71.2 (±0.6)"
     assert shown.loc[("conv5", "paper (people)"), "(e) % overlap with the CCMAS class"] == "0.0"
@@ -306,8 +325,8 @@ def test_table1_beside_the_papers():
 def test_fig5_examples_and_captions():
     judged = behaviour.unit_judgements(hand_made(), CLASSES, Synonyms.from_csv())
     named, unnamed = behaviour.fig5_examples(judged, 3)
-    assert list(zip(named["layer"], named["unit"])) == [("fc6", 7), ("fc8", 0)]
-    assert list(zip(unnamed["layer"], unnamed["unit"])) == [("fc6", 5)]
+    assert list(zip(named["layer"], named["unit"], strict=False)) == [("fc6", 7), ("fc8", 0)]
+    assert list(zip(unnamed["layer"], unnamed["unit"], strict=False)) == [("fc6", 5)]
     text = behaviour.caption(named.iloc[0])
     assert text.startswith("fc6 unit 7: 100% yes, label 'bag'") and "CCMAS class: Trouser" in text
 
@@ -315,13 +334,25 @@ def test_fig5_examples_and_captions():
 def test_torchvision_observers_and_default_synonyms():
     with pytest.raises(ValueError, match="needs `network`"):
         observers.ObserverSpec(name="x", arch="torchvision")
-    spec = observers.ObserverSpec(name="alex", arch="torchvision", network="alexnet",
-                                  weights="none")
+    spec = observers.ObserverSpec(
+        name="alex", arch="torchvision", network="alexnet", weights="none"
+    )
     judge = observers.trained_observer(spec)
     assert judge.model(torch.zeros(1, 3, 64, 64)).shape == (1, 1000)
     fashion = behaviour.default_synonyms(
-        ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
-         "Sneaker", "Bag", "Ankle boot"])
+        [
+            "T-shirt/top",
+            "Trouser",
+            "Pullover",
+            "Dress",
+            "Coat",
+            "Sandal",
+            "Shirt",
+            "Sneaker",
+            "Bag",
+            "Ankle boot",
+        ]
+    )
     assert fashion.agree("trainers", "Sneaker")
     plain = behaviour.default_synonyms(["tench, Tinca tinca", "goldfish, Carassius auratus"])
     assert plain.agree("tench", "tench, Tinca tinca") and not plain.agree("tench", "goldfish")

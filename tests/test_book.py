@@ -7,14 +7,14 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from compendium import pipeline
-from compendium.cli import main
-from compendium.pipeline import PipelineError
+from compendium.build import pipeline, profiles, stages
+from compendium.build.cli import main
+from compendium.build.profiles import PipelineError
 
 
 def test_unknown_profile_lists_the_existing_ones():
     with pytest.raises(PipelineError, match="unknown profile 'nope'") as err:
-        pipeline.load_profile("nope")
+        profiles.load_profile("nope")
     assert "default" in str(err.value) and "smoke" in str(err.value)
 
 
@@ -24,15 +24,15 @@ def test_cli_reports_an_unknown_profile_in_one_line(capsys):
 
 
 def test_every_profile_names_existing_notebooks_or_steps():
-    known = {*pipeline.notebook_sources(), *(s.section for s in pipeline.PRE_NOTEBOOK_STEPS)}
-    for name in pipeline.available_profiles():
-        assert set(pipeline.load_profile(name).params) <= known, name
+    known = {*pipeline.notebook_sources(), *(s.section for s in stages.PRE_NOTEBOOK_STEPS)}
+    for name in profiles.available_profiles():
+        assert set(profiles.load_profile(name).params) <= known, name
 
 
 def test_a_step_section_in_a_profile_is_not_a_notebook(tmp_path, monkeypatch):
     (tmp_path / "p.yml").write_text("prepare:\n  size: 3\n")
-    step = pipeline.Step("prepare", lambda profile: None)
-    monkeypatch.setattr(pipeline, "PARAMS", tmp_path)
+    step = stages.Step("prepare", lambda profile: None)
+    monkeypatch.setattr(profiles, "PARAMS", tmp_path)
     monkeypatch.setattr(pipeline, "PRE_NOTEBOOK_STEPS", [step])
     assert pipeline.execute_notebooks("p", [], out_dir=tmp_path) == []
     monkeypatch.setattr(pipeline, "PRE_NOTEBOOK_STEPS", [])
@@ -47,14 +47,14 @@ def test_unknown_notebook_is_refused(tmp_path):
 
 def test_undeclared_parameter_is_refused(tmp_path, monkeypatch):
     (tmp_path / "typo.yml").write_text("01_measures:\n  n_clases: 3\n")
-    monkeypatch.setattr(pipeline, "PARAMS", tmp_path)
+    monkeypatch.setattr(profiles, "PARAMS", tmp_path)
     with pytest.raises(PipelineError, match="does not declare: n_clases"):
         pipeline.execute_notebooks("typo", ["01_measures"], out_dir=tmp_path / "out")
     assert not (tmp_path / "out" / "01_measures.ipynb").exists()
 
 
 def test_toc_documents_lists_root_and_chapters():
-    docs = pipeline.toc_documents(pipeline.BOOK / "_toc.yml")
+    docs = pipeline.toc_documents(profiles.BOOK / "_toc.yml")
     assert docs[0] == "intro" and "generated/01_measures" in docs
 
 

@@ -15,35 +15,45 @@ import numpy as np
 import pandas as pd
 import papermill
 import pytest
-
-from compendium import paper, pipeline, plots, results, tables
-from compendium.measures import unit_measures
-from compendium.store import ActivationWriter, LayerSpec
-from compendium.synthetic import worked_example
-
 from helpers import synset_lines, write_merged_layer
 
-CHAPTER = pipeline.NOTEBOOKS / "02_alexnet_results.py"
+from compendium.activations.store import ActivationWriter, LayerSpec
+from compendium.build import pipeline, profiles, stages
+from compendium.chapters import alexnet as results
+from compendium.chapters import paper, plots
+from compendium.inputs.synthetic import worked_example
+from compendium.measures import tables, unit_measures
+
+CHAPTER = profiles.NOTEBOOKS / "02_alexnet_results.py"
 
 
 def sparse_layer(rng, labels, n_units, n_classes):
     """ReLU-like activations: a class-dependent level per unit, many exact zeros."""
     level = rng.normal(size=(n_classes, n_units)) * 1.5
-    return np.maximum(rng.normal(size=(labels.size, n_units)) + level[labels] - 0.5, 0).astype(np.float32)
+    return np.maximum(rng.normal(size=(labels.size, n_units)) + level[labels] - 0.5, 0).astype(
+        np.float32
+    )
 
 
-def write_store(path: Path, n_per_class=30, n_classes=5, units=(("conv5", 6), ("fc6", 40), ("fc7", 30)),
-                seed=0) -> Path:
+def write_store(
+    path: Path, n_per_class=30, n_classes=5, units=(("conv5", 6), ("fc6", 40), ("fc7", 30)), seed=0
+) -> Path:
     """A compendium activation file with the chapter's layers and an fc8 of logits."""
     rng = np.random.default_rng(seed)
     labels = np.repeat(np.arange(n_classes), n_per_class)
-    specs = [LayerSpec(name, n, kind="conv" if name.startswith("conv") else "fc") for name, n in units]
+    specs = [
+        LayerSpec(name, n, kind="conv" if name.startswith("conv") else "fc") for name, n in units
+    ]
     specs.append(LayerSpec("fc8", n_classes))
     acts = {name: {"max": sparse_layer(rng, labels, n, n_classes)} for name, n in units}
-    for name, spec in zip(acts, specs):
+    for name, spec in zip(acts, specs, strict=False):
         if spec.kind == "conv":
             acts[name]["mean"] = acts[name]["max"] / 2
-    acts["fc8"] = {"max": (3 * np.eye(n_classes)[labels] + rng.normal(size=(labels.size, n_classes))).astype(np.float32)}
+    acts["fc8"] = {
+        "max": (3 * np.eye(n_classes)[labels] + rng.normal(size=(labels.size, n_classes))).astype(
+            np.float32
+        )
+    }
     names = [f"class {c}" for c in range(n_classes)]
     with ActivationWriter(path, specs, names, {"model": "generated", "dataset": "generated"}) as w:
         w.append(acts, labels, np.arange(labels.size))
@@ -61,7 +71,9 @@ def test_unit_selection_fills_ranges_and_refuses_what_the_file_lacks(tmp_path):
     assert tables.unit_selection(path, ["fc7"], "0:5") == {"fc7": slice(0, 5)}
     with pytest.raises(ValueError, match=r"no layer 'fc9'; its layers are conv5, fc6, fc7, fc8"):
         tables.unit_selection(path, ["fc6", "fc9"])
-    with pytest.raises(ValueError, match=r"units 0:50 are outside layer 'fc6', which has units 0:40"):
+    with pytest.raises(
+        ValueError, match=r"units 0:50 are outside layer 'fc6', which has units 0:40"
+    ):
         tables.unit_selection(path, ["fc6"], "0:50")
     with pytest.raises(ValueError, match="not among the chosen layers"):
         tables.unit_selection(path, ["fc6"], {"fc7": "0:3"})
@@ -71,7 +83,7 @@ def test_unit_selection_fills_ranges_and_refuses_what_the_file_lacks(tmp_path):
 
 def test_softmax_rows_and_its_own_cache_entry(tmp_path):
     path = write_store(tmp_path / "a.h5")
-    from compendium.store import open_activations
+    from compendium.activations.store import open_activations
 
     with open_activations(path) as f:
         logits = f.activations("fc8")[:]
@@ -122,8 +134,14 @@ def test_jitter_sample_keeps_the_whole_class():
 
 
 def test_most_detector_like_breaks_precision_ties_by_ccmas():
-    table = pd.DataFrame({"layer": ["conv5", "fc6", "fc6", "fc7"], "unit": [0, 4, 2, 1],
-                          "precision_60": [1.0, 1.0, 1.0, 0.9], "ccmas": [0.5, 0.8, 0.8, 0.99]})
+    table = pd.DataFrame(
+        {
+            "layer": ["conv5", "fc6", "fc6", "fc7"],
+            "unit": [0, 4, 2, 1],
+            "precision_60": [1.0, 1.0, 1.0, 0.9],
+            "ccmas": [0.5, 0.8, 0.8, 0.99],
+        }
+    )
     assert results.most_detector_like(table)["unit"] == 2
     assert results.parse_unit_label("fc6.1199") == ("fc6", 1199)
     with pytest.raises(ValueError, match="LAYER.UNIT"):
@@ -137,9 +155,13 @@ def test_beside_paper_leaves_unreported_cells_empty():
     this_run = pd.DataFrame({"units": [64, 1024], "n_localist": [0, 2]}, index=["conv5", "fc6"])
     reported = paper.reported("Sec.")
     out = results.beside_paper(this_run, reported[reported["unit"].isna()])
-    assert out.loc["fc6", ("units", "paper")] == 2738 and out.loc["fc6", ("n_localist", "paper")] == 0
+    assert (
+        out.loc["fc6", ("units", "paper")] == 2738 and out.loc["fc6", ("n_localist", "paper")] == 0
+    )
     assert out.loc["fc6", ("units", "this run")] == 1024
-    assert results.beside_paper(this_run.rename(index={"fc6": "fc9"}), reported)[("units", "paper")].isna()["fc9"]
+    assert results.beside_paper(this_run.rename(index={"fc6": "fc9"}), reported)[
+        ("units", "paper")
+    ].isna()["fc9"]
 
 
 def test_paper_numbers_for_the_chapter_are_in_the_data_file():
@@ -148,22 +170,35 @@ def test_paper_numbers_for_the_chapter_are_in_the_data_file():
     assert extremes.loc["best_recall_p100", "paper"] == 0.08
     assert extremes.loc["min_mi_false_alarm", "paper"] == 0.96
     reference = results.fig3_reference(reported)
-    assert set(reference["measure"]) == {"ccmas", "recall_p100", "max_informedness", "mi_false_alarm"}
+    assert set(reference["measure"]) == {
+        "ccmas",
+        "recall_p100",
+        "max_informedness",
+        "mi_false_alarm",
+    }
     assert reference.loc[reference["layer"] == "fc7", "value"].item() == 0.848
-    fc6 = reported[(reported["layer"] == "fc6") & (reported["unit"] == 1199)].set_index("measure")["value"]
+    fc6 = reported[(reported["layer"] == "fc6") & (reported["unit"] == 1199)].set_index("measure")[
+        "value"
+    ]
     assert fc6["class_count"] == 1241 and fc6["top60_hits"] == 59 and fc6["n_zero_class"] == 72
 
 
 def test_table_a1_beside_paper_and_network_extremes():
     rng = np.random.default_rng(0)
     labels = np.repeat(np.arange(5), 40)
-    parts = [unit_measures(sparse_layer(rng, labels, n, 5), labels).reset_index().assign(layer=layer)
-             for layer, n in (("conv5", 6), ("fc6", 9), ("fc7", 7))]
+    parts = [
+        unit_measures(sparse_layer(rng, labels, n, 5), labels).reset_index().assign(layer=layer)
+        for layer, n in (("conv5", 6), ("fc6", 9), ("fc7", 7))
+    ]
     table = pd.concat(parts, ignore_index=True)
     a1 = results.table_a1_beside_paper(results.top_units(table), paper.reported("Table A1"))
     assert len(a1) == 6 and set(a1["ranked by"]) == {"CCMAS", "precision"}
     fc7 = a1[(a1["layer"] == "fc7") & (a1["ranked by"] == "CCMAS")].iloc[0]
-    assert fc7["paper unit"] == "fc7.31" and fc7["paper CCMAS"] == 0.94 and fc7["paper precision"] == 0.11
+    assert (
+        fc7["paper unit"] == "fc7.31"
+        and fc7["paper CCMAS"] == 0.94
+        and fc7["paper precision"] == 0.11
+    )
     extremes = results.network_extremes(table, [f"c{i}" for i in range(5)])
     best = table.loc[table["recall_p100"].idxmax()]
     assert extremes.loc["best_recall_p100", "value"] == best["recall_p100"]
@@ -182,12 +217,18 @@ def test_whiskers_and_correlation_p_values():
 
 def test_box_plots_draw_boxes_means_and_the_papers_values():
     rng = np.random.default_rng(0)
-    table = pd.DataFrame({"layer": np.repeat(["conv5", "fc6", "fc7"], 30),
-                          "ccmas": rng.random(90), "recall_p100": rng.random(90) / 5})
+    table = pd.DataFrame(
+        {
+            "layer": np.repeat(["conv5", "fc6", "fc7"], 30),
+            "ccmas": rng.random(90),
+            "recall_p100": rng.random(90) / 5,
+        }
+    )
     stats = results.layer_distributions(table, ["ccmas", "recall_p100"])
     reference = results.fig3_reference(paper.reported())
-    chart = plots.box_plots(stats, {"ccmas": "c. CCMAS", "recall_p100": "d. Recall"},
-                            reference=reference)
+    chart = plots.box_plots(
+        stats, {"ccmas": "c. CCMAS", "recall_p100": "d. Recall"}, reference=reference
+    )
     spec = chart.to_dict()
     assert len(spec["concat"]) == 2
     marks = [[layer["mark"]["type"] for layer in panel["layer"]] for panel in spec["concat"]]
@@ -206,15 +247,25 @@ def run_chapter(tmp_path: Path, **parameters) -> nbformat.NotebookNode:
     """Execute the chapter with papermill as a reader would, outside the pipeline."""
     given, ran = tmp_path / "02.ipynb", tmp_path / "02-out.ipynb"
     nbformat.write(jupytext.read(CHAPTER), given)
-    papermill.execute_notebook(str(given), str(ran), parameters=parameters,
-                               kernel_name=pipeline.ensure_kernel(), cwd=str(pipeline.ROOT),
-                               progress_bar=False)
+    papermill.execute_notebook(
+        str(given),
+        str(ran),
+        parameters=parameters,
+        kernel_name=pipeline.ensure_kernel(),
+        cwd=str(profiles.ROOT),
+        progress_bar=False,
+    )
     return nbformat.read(ran, as_version=4)
 
 
 def outputs(notebook: nbformat.NotebookNode, kind: str) -> list[str]:
-    return [o["data"][kind] for c in notebook.cells if c.cell_type == "code"
-            for o in c.get("outputs", []) if kind in o.get("data", {})]
+    return [
+        o["data"][kind]
+        for c in notebook.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if kind in o.get("data", {})
+    ]
 
 
 def assert_chapter_complete(notebook: nbformat.NotebookNode) -> str:
@@ -236,8 +287,9 @@ def assert_chapter_complete(notebook: nbformat.NotebookNode) -> str:
 def test_chapter_runs_standalone_on_a_given_store(tmp_path, monkeypatch):
     monkeypatch.setenv("COMPENDIUM_CACHE", str(tmp_path / "cache"))
     store = write_store(tmp_path / "acts.h5", n_per_class=40)
-    notebook = run_chapter(tmp_path, store=str(store), max_points=80, fig4_unit="fc7.3",
-                           units={"fc6": "0:20"})
+    notebook = run_chapter(
+        tmp_path, store=str(store), max_points=80, fig4_unit="fc7.3", units={"fc6": "0:20"}
+    )
     markdown = assert_chapter_complete(notebook)
     assert f"This run reads `{store}`" in markdown
     assert "fc7.3" in "\n".join(outputs(notebook, "text/html"))
@@ -266,12 +318,16 @@ def test_chapter_on_files_in_the_authors_layout(tmp_path, monkeypatch):
         write_merged_layer(folder / f"AN_merged_{layer}_max.h5", per_class, lines, h5_suffix=True)
     monkeypatch.setenv("COMPENDIUM_ALEXNET_MERGED", str(folder))
     monkeypatch.setenv("COMPENDIUM_CACHE", str(tmp_path / "cache"))
-    for step in pipeline.PRE_NOTEBOOK_STEPS:
-        step.run(pipeline.load_profile("alexnet-merged"))
-    [path] = pipeline.execute_notebooks("alexnet-merged", ["02_alexnet_results"], out_dir=tmp_path / "out")
+    for step in stages.PRE_NOTEBOOK_STEPS:
+        step.run(profiles.load_profile("alexnet-merged"))
+    [path] = pipeline.execute_notebooks(
+        "alexnet-merged", ["02_alexnet_results"], out_dir=tmp_path / "out"
+    )
     notebook = nbformat.read(path, as_version=4)
     markdown = assert_chapter_complete(notebook)
-    assert "the authors' own activation files" in markdown and "150 images of 10 classes" in markdown
+    assert (
+        "the authors' own activation files" in markdown and "150 images of 10 classes" in markdown
+    )
     assert "Unit fc6.1199 puts" in markdown  # the profile's choice of unit for Fig. 4
 
 
@@ -280,15 +336,24 @@ def test_smoke_book_has_chapter_2(smoke_book: Path):
     page = (smoke_book / "generated" / "02_alexnet_results.html").read_text()
     assert "Produced by profile" in page and "smoke" in page
     assert page.count("vega-embed") >= 4
-    for needle in ("Fig. 3", "Table A1", "Table A2", "Appendix C", "Rerunning this chapter", "1,487"):
+    for needle in (
+        "Fig. 3",
+        "Table A1",
+        "Table A2",
+        "Appendix C",
+        "Rerunning this chapter",
+        "1,487",
+    ):
         assert needle in page, needle
 
 
 def test_paper_findings_judge_each_claim():
     rng = np.random.default_rng(1)
     labels = np.repeat(np.arange(5), 40)
-    parts = [unit_measures(sparse_layer(rng, labels, n, 5), labels).reset_index().assign(layer=layer)
-             for layer, n in (("conv5", 6), ("fc6", 9))]
+    parts = [
+        unit_measures(sparse_layer(rng, labels, n, 5), labels).reset_index().assign(layer=layer)
+        for layer, n in (("conv5", 6), ("fc6", 9))
+    ]
     table = pd.concat(parts, ignore_index=True)
     findings = results.paper_findings(table).set_index("finding")
     assert len(findings) == 6 and findings["same"].dtype == bool

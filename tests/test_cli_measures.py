@@ -5,12 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
-from compendium.cli import main
-from compendium.measures import COLUMNS, unit_measures
-from compendium.store import ActivationWriter, LayerSpec
-
 from helpers import synset_lines, write_merged_layer
+
+from compendium.activations.store import ActivationWriter, LayerSpec
+from compendium.build.cli import main
+from compendium.measures import COLUMNS, unit_measures
 
 
 @pytest.fixture
@@ -21,10 +20,13 @@ def activation_file(tmp_path):
     conv = np.maximum(rng.normal(size=(labels.size, 6)), 0).astype(np.float32)
     path = tmp_path / "acts.h5"
     layers = [LayerSpec("conv5", 6, kind="conv", shape=(6, 3, 3)), LayerSpec("fc6", 10)]
-    with ActivationWriter(path, layers, list("ABCD"), {"model": "test", "dataset": "generated"}) as writer:
+    with ActivationWriter(
+        path, layers, list("ABCD"), {"model": "test", "dataset": "generated"}
+    ) as writer:
         writer.append(
             {"conv5": {"max": conv, "mean": conv / 2}, "fc6": {"max": fc}},
-            labels, np.arange(labels.size),
+            labels,
+            np.arange(labels.size),
         )
         writer.finish()
     return path, labels, {"conv5": conv, "fc6": fc}
@@ -57,7 +59,9 @@ def test_every_layer_when_no_layer_is_named(activation_file, tmp_path):
         (["--layer", "fc6", "--summary", "mean"], "no 'mean' summary"),
     ],
 )
-def test_bad_requests_fail_with_one_line_and_no_table(activation_file, tmp_path, capsys, extra, message):
+def test_bad_requests_fail_with_one_line_and_no_table(
+    activation_file, tmp_path, capsys, extra, message
+):
     path, _, _ = activation_file
     out = tmp_path / "table.csv"
     assert main(["measures", str(path), "--out", str(out), *extra]) == 2

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from compendium.cli import main
-from compendium.cluster import measure_layer_on_cluster
-from compendium.store import ActivationWriter, LayerSpec
-from compendium.tables import measure_layers
+from compendium.activations.store import ActivationWriter, LayerSpec
+from compendium.build.cli import main
+from compendium.measures.cluster import measure_layer_on_cluster
+from compendium.measures.tables import measure_layers
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +18,9 @@ def activation_file(tmp_path_factory):
     labels = np.repeat(np.arange(4), 50)
     acts = np.round(np.maximum(rng.normal(size=(200, 23)), 0), 1).astype(np.float32)
     path = tmp_path_factory.mktemp("cluster") / "acts.h5"
-    with ActivationWriter(path, [LayerSpec("fc6", 23)], list("abcd"), {"model": "m", "dataset": "d"}) as w:
+    with ActivationWriter(
+        path, [LayerSpec("fc6", 23)], list("abcd"), {"model": "m", "dataset": "d"}
+    ) as w:
         w.append({"fc6": {"max": acts}}, labels, np.arange(200))
         w.finish()
     return path

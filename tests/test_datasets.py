@@ -9,12 +9,19 @@ import io
 import numpy as np
 import pytest
 
-from compendium import datasets
-from compendium.datasets import DatasetError, ImageFolderDataset, load_fashion_mnist, read_idx
+from compendium.inputs import datasets
+from compendium.inputs.datasets import (
+    DatasetError,
+    ImageFolderDataset,
+    load_fashion_mnist,
+    read_idx,
+)
 
 
 def idx_bytes(array: np.ndarray) -> bytes:
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
+        int(d).to_bytes(4, "big") for d in array.shape
+    )
     return header + array.astype(np.uint8).tobytes()
 
 
@@ -22,10 +29,12 @@ def idx_bytes(array: np.ndarray) -> bytes:
 def fake_fmnist(tmp_path, monkeypatch):
     """Small fake IDX files with their own checksums; cache and Debian folders in tmp."""
     rng = np.random.default_rng(0)
-    arrays = {("train", "images"): rng.integers(0, 256, (6, 28, 28)),
-              ("train", "labels"): rng.integers(0, 10, 6),
-              ("test", "images"): rng.integers(0, 256, (4, 28, 28)),
-              ("test", "labels"): np.array([3, 1, 4, 1])}
+    arrays = {
+        ("train", "images"): rng.integers(0, 256, (6, 28, 28)),
+        ("train", "labels"): rng.integers(0, 10, 6),
+        ("test", "images"): rng.integers(0, 256, (4, 28, 28)),
+        ("test", "labels"): np.array([3, 1, 4, 1]),
+    }
     files, blobs = {}, {}
     for key, array in arrays.items():
         name = datasets.FASHION_MNIST_FILES[key][0]
@@ -96,7 +105,9 @@ def test_download_when_nothing_local(fake_fmnist, monkeypatch):
     assert len(data) == 4 and len(requested) == 2
     assert requested[0].startswith(datasets.UPSTREAM_URL)
     assert sorted(p.name for p in (tmp / "cache" / "fashion-mnist").iterdir()) == [
-        "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+    ]
     load_fashion_mnist("test")  # now from the cache
     assert len(requested) == 2
 
@@ -123,8 +134,10 @@ def test_truncated_idx(tmp_path):
         read_idx(path)
 
 
-@pytest.mark.skipif(not (datasets.DEBIAN_DIR / "t10k-labels-idx1-ubyte.gz").exists(),
-                    reason="Debian package dataset-fashion-mnist not installed")
+@pytest.mark.skipif(
+    not (datasets.DEBIAN_DIR / "t10k-labels-idx1-ubyte.gz").exists(),
+    reason="Debian package dataset-fashion-mnist not installed",
+)
 def test_real_fashion_mnist_test_split(monkeypatch, tmp_path):
     monkeypatch.setenv("COMPENDIUM_CACHE", str(tmp_path))
     data = load_fashion_mnist("test", download=False)

@@ -10,11 +10,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from compendium.datasets import ImageSet
-from compendium.dissect import (Concept, Dissection, DissectionError, ForegroundMasks,
-                                TopQuantile, class_concepts, dissect, dissect_imageset,
-                                nominated_units, read_dissection_csv)
-from compendium.models import SmallAlexNet, SmallAlexNetConfig
+from compendium.inputs.datasets import ImageSet
+from compendium.methods.dissect import (
+    Concept,
+    Dissection,
+    DissectionError,
+    ForegroundMasks,
+    TopQuantile,
+    class_concepts,
+    dissect,
+    dissect_imageset,
+    nominated_units,
+    read_dissection_csv,
+)
+from compendium.networks.models import SmallAlexNet, SmallAlexNetConfig
 
 
 @pytest.mark.parametrize("quantile", [0.005, 0.1, 0.37, 0.9])
@@ -26,7 +35,7 @@ def test_streamed_quantile_equals_numpy(quantile, total, chunk):
     values[2] = 0.0  # a dead unit
     stream = TopQuantile(3, total, quantile)
     for start in range(0, total, chunk):
-        stream.update(values[:, start:start + chunk])
+        stream.update(values[:, start : start + chunk])
     expected = np.quantile(values.astype(np.float64), 1 - quantile, axis=1)
     np.testing.assert_allclose(stream.thresholds(), expected, rtol=1e-12, atol=1e-12)
     assert stream.keep <= total
@@ -59,7 +68,8 @@ def test_streamed_quantile_refuses_bad_use():
 def identity_batches(maps, masks, size):
     def batches():
         for start in range(0, len(maps), size):
-            yield torch.from_numpy(maps[start:start + size]), masks[start:start + size]
+            yield torch.from_numpy(maps[start : start + size]), masks[start : start + size]
+
     return batches
 
 
@@ -67,10 +77,12 @@ def brute_force(maps, masks, quantile):
     """Thresholds with np.quantile over each unit's whole maps, then loops over images,
     units and concepts."""
     n, units = maps.shape[:2]
-    thresholds = np.quantile(maps.transpose(1, 0, 2, 3).reshape(units, -1).astype(np.float64),
-                             1 - quantile, axis=1)
-    up = F.interpolate(torch.from_numpy(maps), size=masks.shape[2:], mode="bilinear",
-                       align_corners=False).numpy()
+    thresholds = np.quantile(
+        maps.transpose(1, 0, 2, 3).reshape(units, -1).astype(np.float64), 1 - quantile, axis=1
+    )
+    up = F.interpolate(
+        torch.from_numpy(maps), size=masks.shape[2:], mode="bilinear", align_corners=False
+    ).numpy()
     iou = np.zeros((units, masks.shape[1]))
     for u in range(units):
         for k in range(masks.shape[1]):
@@ -89,8 +101,15 @@ def test_iou_equals_brute_force(map_size, mask_size):
     maps = np.maximum(rng.normal(size=(23, 4, map_size, map_size)), 0).astype(np.float32)
     masks = rng.random((23, 3, mask_size, mask_size)) < 0.3
     masks[:, 2] &= (np.arange(23) % 2 == 0)[:, None, None]  # a concept in half the images
-    result = dissect(nn.Sequential(nn.Identity()), "0", identity_batches(maps, masks, 5), 23,
-                     ["a", "b", "c"], quantile=0.1, progress=False)
+    result = dissect(
+        nn.Sequential(nn.Identity()),
+        "0",
+        identity_batches(maps, masks, 5),
+        23,
+        ["a", "b", "c"],
+        quantile=0.1,
+        progress=False,
+    )
     thresholds, iou = brute_force(maps, masks, 0.1)
     np.testing.assert_allclose(result.thresholds, thresholds, rtol=1e-12)
     np.testing.assert_allclose(result.iou, iou, rtol=1e-12)
@@ -116,8 +135,17 @@ def test_table_detectors_and_result_frame():
 
 
 def test_dissection_saves_and_loads(tmp_path):
-    d = Dissection("conv", ["a", "b"], np.array([1.0, 2.0]), np.array([[0.1, 0.2], [0.3, 0.0]]),
-                   10, (2, 2), (4, 4), seconds={"IoU pass": 1.5}, active_fraction=0.01)
+    d = Dissection(
+        "conv",
+        ["a", "b"],
+        np.array([1.0, 2.0]),
+        np.array([[0.1, 0.2], [0.3, 0.0]]),
+        10,
+        (2, 2),
+        (4, 4),
+        seconds={"IoU pass": 1.5},
+        active_fraction=0.01,
+    )
     back = Dissection.load(d.save(tmp_path / "d.npz"))
     assert back.concepts == ["a", "b"] and back.map_shape == (2, 2) and back.seconds == d.seconds
     np.testing.assert_array_equal(back.iou, d.iou)
@@ -134,8 +162,9 @@ def test_foreground_masks():
     assert out.shape == (3, 2, 2, 2) and out.dtype == bool
     assert out[0, 0].sum() == 1 and out[0, 1].sum() == 0
     assert out[1, 1].sum() == 2 and out[2, 1].sum() == 1 and out[1, 0].sum() == 0
-    np.testing.assert_array_equal(masks.pixel_counts(images, labels),
-                                  out.reshape(3, 2, -1).sum((0, 2)))
+    np.testing.assert_array_equal(
+        masks.pixel_counts(images, labels), out.reshape(3, 2, -1).sum((0, 2))
+    )
     assert ForegroundMasks(concepts, 3, background=10)(images, labels)[1, 1].sum() == 1
 
 
@@ -154,8 +183,9 @@ def tiny_data(n=40, classes=3):
     rng = np.random.default_rng(0)
     images = np.zeros((n, 28, 28), np.uint8)
     images[:, 6:22, 8:20] = rng.integers(1, 256, (n, 16, 12))
-    return ImageSet(images, (np.arange(n) % classes).astype(np.int64),
-                    ["a", "b", "c"][:classes], "tiny")
+    return ImageSet(
+        images, (np.arange(n) % classes).astype(np.int64), ["a", "b", "c"][:classes], "tiny"
+    )
 
 
 def tiny_net():
@@ -166,8 +196,7 @@ def tiny_net():
 def test_dissect_imageset_runs_on_a_small_network():
     data = tiny_data()
     concepts = class_concepts(data.class_names, {"ab": ["a", "b"]})
-    result = dissect_imageset(tiny_net(), data, "conv5", concepts, batch_size=16,
-                              progress=False)
+    result = dissect_imageset(tiny_net(), data, "conv5", concepts, batch_size=16, progress=False)
     assert result.iou.shape == (5, 4) and result.mask_shape == (28, 28)
     assert result.map_shape == (7, 7) and (result.iou >= 0).all() and (result.iou <= 1).all()
     assert set(result.seconds) == {"threshold pass", "IoU pass"}
@@ -176,8 +205,7 @@ def test_dissect_imageset_runs_on_a_small_network():
 def test_a_layer_without_maps_is_refused():
     data = tiny_data()
     with pytest.raises(DissectionError, match="no spatial map.*convolutional layer"):
-        dissect_imageset(tiny_net(), data, "fc6", class_concepts(data.class_names),
-                         progress=False)
+        dissect_imageset(tiny_net(), data, "fc6", class_concepts(data.class_names), progress=False)
     with pytest.raises(DissectionError, match="no layer 'conv9'"):
         dissect_imageset(tiny_net(), data, "conv9", class_concepts(data.class_names))
 
@@ -191,8 +219,14 @@ def test_a_concept_without_pixels_is_refused():
     masks = np.zeros((6, 1, 4, 4), bool)
     maps = np.random.default_rng(0).random((6, 2, 2, 2)).astype(np.float32)
     with pytest.raises(DissectionError, match="no masked pixels"):
-        dissect(nn.Sequential(nn.Identity()), "0", identity_batches(maps, masks, 3), 6, ["z"],
-                progress=False)
+        dissect(
+            nn.Sequential(nn.Identity()),
+            "0",
+            identity_batches(maps, masks, 3),
+            6,
+            ["z"],
+            progress=False,
+        )
 
 
 def test_bad_parameters_are_refused():
@@ -215,10 +249,12 @@ def write_csv(path, text):
 
 
 def test_reads_a_dissection_csv_with_units_from_one(tmp_path):
-    path = write_csv(tmp_path / "tally.csv",
-                     "unit,category,label,score,object-label\n"
-                     "1,object,bus,0.15,bus\n2,scene,street,0.07,car\n3,object,bus,0.03,bus\n"
-                     "4,object,bus,0.08,bus\n")
+    path = write_csv(
+        tmp_path / "tally.csv",
+        "unit,category,label,score,object-label\n"
+        "1,object,bus,0.15,bus\n2,scene,street,0.07,car\n3,object,bus,0.03,bus\n"
+        "4,object,bus,0.08,bus\n",
+    )
     table = read_dissection_csv(path)
     assert table["unit"].tolist() == [1, 2, 3, 4]
     assert table["unit_index"].tolist() == [0, 1, 2, 3]
@@ -226,14 +262,20 @@ def test_reads_a_dissection_csv_with_units_from_one(tmp_path):
     assert nominated_units(table, "bus")["unit_index"].tolist() == [0, 3]
 
 
-@pytest.mark.parametrize("text,match", [
-    ("neuron,concept,iou\n1,bus,0.1\n", r"lacks the columns \['unit', 'category', 'label', 'score'\]"),
-    ("unit,category,label,score\n0,object,bus,0.1\n", "numbers units from 1"),
-    ("unit,category,label,score\n1,object,bus,0.1\n1,object,car,0.2\n", "appear twice"),
-    ("unit,category,label,score\n1,object,bus,high\n", "between 0 and 1"),
-    ("unit,category,label,score\n1.5,object,bus,0.1\n", "whole numbers"),
-    ("unit,category,label,score\n", "no rows"),
-])
+@pytest.mark.parametrize(
+    "text,match",
+    [
+        (
+            "neuron,concept,iou\n1,bus,0.1\n",
+            r"lacks the columns \['unit', 'category', 'label', 'score'\]",
+        ),
+        ("unit,category,label,score\n0,object,bus,0.1\n", "numbers units from 1"),
+        ("unit,category,label,score\n1,object,bus,0.1\n1,object,car,0.2\n", "appear twice"),
+        ("unit,category,label,score\n1,object,bus,high\n", "between 0 and 1"),
+        ("unit,category,label,score\n1.5,object,bus,0.1\n", "whole numbers"),
+        ("unit,category,label,score\n", "no rows"),
+    ],
+)
 def test_bad_dissection_csv(tmp_path, text, match):
     with pytest.raises(DissectionError, match=match):
         read_dissection_csv(write_csv(tmp_path / "bad.csv", text))
@@ -245,8 +287,15 @@ def test_missing_dissection_csv(tmp_path):
 
 
 def test_result_frame_round_trips_through_the_reader(tmp_path):
-    d = Dissection("conv", ["a", "b"], np.ones(3), np.array([[0.1, 0.0], [0.0, 0.2], [0.01, 0.0]]),
-                   5, (2, 2), (4, 4))
+    d = Dissection(
+        "conv",
+        ["a", "b"],
+        np.ones(3),
+        np.array([[0.1, 0.0], [0.0, 0.2], [0.01, 0.0]]),
+        5,
+        (2, 2),
+        (4, 4),
+    )
     path = tmp_path / "mine.csv"
     d.result_frame().to_csv(path, index=False)
     back = read_dissection_csv(path)
@@ -255,13 +304,33 @@ def test_result_frame_round_trips_through_the_reader(tmp_path):
 
 @pytest.mark.slow
 def test_cli_dissect_writes_a_result_csv(tmp_path, monkeypatch, capsys):
-    from compendium.cli import main
+    from compendium.build.cli import main
 
     monkeypatch.setenv("COMPENDIUM_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "tally.csv"
-    argv = ["dissect", "--out", str(out), "--layer", "conv2_1", "--arch", "small-vgg",
-            "--task", "coarse", "--epochs", "1", "--n-train", "128", "--n-images", "120",
-            "--quantile", "0.05", "--iou-table", str(tmp_path / "iou.csv"), "--threads", "1"]
+    argv = [
+        "dissect",
+        "--out",
+        str(out),
+        "--layer",
+        "conv2_1",
+        "--arch",
+        "small-vgg",
+        "--task",
+        "coarse",
+        "--epochs",
+        "1",
+        "--n-train",
+        "128",
+        "--n-images",
+        "120",
+        "--quantile",
+        "0.05",
+        "--iou-table",
+        str(tmp_path / "iou.csv"),
+        "--threads",
+        "1",
+    ]
     assert main(argv) == 0
     table = read_dissection_csv(out)
     assert table["unit"].tolist() == list(range(1, 33))  # conv2_1 of the default VGG: 32

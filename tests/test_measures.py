@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import precision_recall_curve, roc_curve
 
+from compendium.inputs.synthetic import figure_a2_cases, worked_example
 from compendium.measures import (
     CLASS_COLUMNS,
     COLUMNS,
@@ -19,7 +20,7 @@ from compendium.measures import (
     present_class_measures,
     unit_measures,
 )
-from compendium.synthetic import figure_a2_cases, worked_example
+
 
 def test_worked_example_of_the_spec():
     x, labels, _ = worked_example()
@@ -80,11 +81,12 @@ def oracle_informedness(x: np.ndarray, y: np.ndarray, classes: np.ndarray) -> di
     for c in classes:
         fpr, tpr, thresholds = roc_curve(y == c, x, drop_intermediate=False)
         finite = np.isfinite(thresholds)  # sklearn adds +inf (nothing above it)
-        for j, t in zip((tpr - fpr)[finite], thresholds[finite]):
+        for j, t in zip((tpr - fpr)[finite], thresholds[finite], strict=False):
             points.append((j, t, c))
     best = max(j for j, _, _ in points)
-    _, t, c = min(((j, t, c) for j, t, c in points if j >= best - 1e-12),
-                  key=lambda p: (-p[1], p[2]))  # fmt: skip
+    _, t, c = min(
+        ((j, t, c) for j, t, c in points if j >= best - 1e-12), key=lambda p: (-p[1], p[2])
+    )
     above = x >= t
     tp, fp = np.sum(above & (y == c)), np.sum(above & (y != c))
     n_other = np.sum(y != c)
@@ -116,13 +118,15 @@ def relu_like(rng, n_images=400, n_units=24, n_classes=6, decimals=1):
 def test_matches_the_oracle_on_data_with_ties_and_zeros(seed):
     x, labels = relu_like(np.random.default_rng(seed))
     table = unit_measures(x, labels, block_size=5)
-    oracle = pd.DataFrame([oracle_row(x[:, u].astype(np.float64), labels)
-                           for u in range(x.shape[1])])  # fmt: skip
+    oracle = pd.DataFrame(
+        [oracle_row(x[:, u].astype(np.float64), labels) for u in range(x.shape[1])]
+    )
     for column in COLUMNS:
         mine, theirs = table[column].to_numpy(), oracle[column].to_numpy()
         if mine.dtype.kind == "f":
-            np.testing.assert_allclose(mine, theirs.astype(float), rtol=1e-9, atol=1e-9,
-                                       equal_nan=True, err_msg=column)  # fmt: skip
+            np.testing.assert_allclose(
+                mine, theirs.astype(float), rtol=1e-9, atol=1e-9, equal_nan=True, err_msg=column
+            )
         else:
             np.testing.assert_array_equal(mine, theirs, err_msg=column)
 
@@ -135,14 +139,24 @@ def test_negative_activations_match_the_oracle():
     table = unit_measures(x, labels)
     for u in range(x.shape[1]):
         expected = oracle_row(x[:, u].astype(np.float64), labels)
-        for column in ("top_class", "precision_100", "recall_p100", "recall_p95",
-                       "max_informedness", "mi_class", "mi_threshold", "localist_gap"):  # fmt: skip
+        for column in (
+            "top_class",
+            "precision_100",
+            "recall_p100",
+            "recall_p95",
+            "max_informedness",
+            "mi_class",
+            "mi_threshold",
+            "localist_gap",
+        ):
             assert table[column].iloc[u] == pytest.approx(expected[column]), (u, column)
 
 
 def test_float64_and_float32_activations_agree():
     x, labels = relu_like(np.random.default_rng(11))
-    pd.testing.assert_frame_equal(unit_measures(x, labels), unit_measures(x.astype(np.float64), labels))
+    pd.testing.assert_frame_equal(
+        unit_measures(x, labels), unit_measures(x.astype(np.float64), labels)
+    )
 
 
 def test_known_units_in_the_generated_data():
@@ -161,7 +175,10 @@ def test_known_units_in_the_generated_data():
 def continuous(rng, sizes=(37, 53, 61, 71, 83), n_units=16):
     """No ties anywhere, unequal class sizes: every measure is then order-free."""
     labels = np.repeat(np.arange(len(sizes)), sizes)
-    x = rng.gamma(1.0, 1.0, (labels.size, n_units)) + rng.normal(0, 1, (len(sizes), n_units))[labels]
+    x = (
+        rng.gamma(1.0, 1.0, (labels.size, n_units))
+        + rng.normal(0, 1, (len(sizes), n_units))[labels]
+    )
     return x, labels
 
 
@@ -176,8 +193,17 @@ def test_shuffling_keeps_threshold_measures_even_with_ties():
     rng = np.random.default_rng(4)
     x, labels = relu_like(rng)
     order = rng.permutation(len(labels))
-    tie_free = ["localist", "localist_gap", "ccmas", "ccmas_2", "ccmas_classmean",
-                "max_informedness", "mi_threshold", "mi_class", "mi_false_alarm"]  # fmt: skip
+    tie_free = [
+        "localist",
+        "localist_gap",
+        "ccmas",
+        "ccmas_2",
+        "ccmas_classmean",
+        "max_informedness",
+        "mi_threshold",
+        "mi_class",
+        "mi_false_alarm",
+    ]
     pd.testing.assert_frame_equal(
         unit_measures(x, labels)[tie_free], unit_measures(x[order], labels[order])[tie_free]
     )
@@ -227,16 +253,21 @@ def test_unit_offset_numbers_the_index():
 
 def test_columns_follow_the_top_sizes():
     assert measure_columns((5, 10))[4:9] == [
-        "precision_5", "precision_5_class", "precision_10", "precision_10_class",
+        "precision_5",
+        "precision_5_class",
+        "precision_10",
+        "precision_10_class",
         "n_classes_top10",
-    ]  # fmt: skip
+    ]
 
 
 # --- the paper's Fig. A2 cases --------------------------------------------------------------
 
 
 def test_figure_a2_cases_reproduce_the_papers_point():
-    table = {name: unit_measures(x[:, None], y).iloc[0] for name, (x, y) in figure_a2_cases().items()}
+    table = {
+        name: unit_measures(x[:, None], y).iloc[0] for name, (x, y) in figure_a2_cases().items()
+    }
     a, b, c = table["a_one_active_item"], table["b_grandmother"], table["c_one_class_above"]
     assert a.ccmas == 1 and b.ccmas == 1  # same CCMAS ...
     assert a.precision_100 < 0.2 and b.precision_100 == 1  # ... very different precision

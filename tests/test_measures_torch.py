@@ -6,10 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from test_measures import relu_like
 
 from compendium.measures import MeasureInputError, unit_measures
-
-from test_measures import relu_like
 
 
 def assert_same_table(mine: pd.DataFrame, theirs: pd.DataFrame) -> None:
@@ -35,13 +34,17 @@ def test_torch_cpu_equals_numpy(seed):
 def test_torch_float64_input_equals_numpy():
     x, labels = relu_like(np.random.default_rng(3), n_units=10)
     x = x.astype(np.float64)
-    assert_same_table(unit_measures(x, labels, backend="torch", device="cpu"), unit_measures(x, labels))
+    assert_same_table(
+        unit_measures(x, labels, backend="torch", device="cpu"), unit_measures(x, labels)
+    )
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")
 def test_torch_cuda_equals_numpy():
     x, labels = relu_like(np.random.default_rng(4), n_units=64)
-    assert_same_table(unit_measures(x, labels, backend="torch", device="cuda"), unit_measures(x, labels))
+    assert_same_table(
+        unit_measures(x, labels, backend="torch", device="cuda"), unit_measures(x, labels)
+    )
 
 
 def test_bad_backend_choices_are_refused():

@@ -7,9 +7,15 @@ import urllib.error
 import pytest
 import torch
 
-from compendium.models import (ModelError, SmallAlexNet, SmallAlexNetConfig, layer_kinds,
-                               layer_paths, load_torchvision)
-from compendium.record import LayerRecorder
+from compendium.activations.recording import LayerRecorder
+from compendium.networks.models import (
+    ModelError,
+    SmallAlexNet,
+    SmallAlexNetConfig,
+    layer_kinds,
+    layer_paths,
+    load_torchvision,
+)
 
 
 def recorded_shapes(model, size):
@@ -74,7 +80,7 @@ def test_local_weights_file(tmp_path):
     path = tmp_path / "googlenet.pth"
     torch.save({"state_dict": {f"module.{k}": v for k, v in source.state_dict().items()}}, path)
     loaded = load_torchvision("googlenet", weights=path)
-    for (k, a), b in zip(source.state_dict().items(), loaded.state_dict().values()):
+    for (k, a), b in zip(source.state_dict().items(), loaded.state_dict().values(), strict=False):
         assert torch.equal(a, b), k
 
 
@@ -116,9 +122,9 @@ def test_offline_download_names_the_fix(monkeypatch):
 def tiny_training(tmp_path, monkeypatch):
     import numpy as np
 
-    from compendium import train as train_module
-    from compendium.datasets import ImageSet
-    from compendium.train import TrainConfig
+    from compendium.inputs.datasets import ImageSet
+    from compendium.networks import training as train_module
+    from compendium.networks.training import TrainConfig
 
     def fake_load(split):
         rng = np.random.default_rng(0 if split == "train" else 1)
@@ -136,8 +142,8 @@ def tiny_training(tmp_path, monkeypatch):
 def test_training_is_cached_and_deterministic(tiny_training, monkeypatch):
     import json
 
-    from compendium import train as train_module
-    from compendium.train import trained_model
+    from compendium.networks import training as train_module
+    from compendium.networks.training import trained_model
 
     config, cache = tiny_training
     first = trained_model(config, threads=1)
@@ -154,7 +160,7 @@ def test_training_is_cached_and_deterministic(tiny_training, monkeypatch):
 
 
 def test_damaged_cache_is_retrained(tiny_training):
-    from compendium.train import TrainConfig, load_trained, trained_model
+    from compendium.networks.training import TrainConfig, load_trained, trained_model
 
     config, _ = tiny_training
     first = trained_model(config, threads=1)
@@ -164,4 +170,10 @@ def test_damaged_cache_is_retrained(tiny_training):
     assert TrainConfig(seed=1).key != TrainConfig(seed=2).key
     with pytest.raises(ValueError, match="unknown training parameters"):
         TrainConfig.from_dict({"epoch": 3})
-    assert TrainConfig.from_dict({"model": {"widths": [1, 2, 3, 4, 5]}}).model.widths == (1, 2, 3, 4, 5)
+    assert TrainConfig.from_dict({"model": {"widths": [1, 2, 3, 4, 5]}}).model.widths == (
+        1,
+        2,
+        3,
+        4,
+        5,
+    )

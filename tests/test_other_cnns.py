@@ -7,13 +7,22 @@ import numpy as np
 import pytest
 import torch
 
-from compendium.categories import COARSE_GROUPS, CategoryError, coarse_labels
+from compendium.activations.recording import LayerRecorder
+from compendium.build import pipeline, profiles
+from compendium.chapters.other_cnns import group_measures, net_specs, train_config
+from compendium.inputs.categories import COARSE_GROUPS, CategoryError, coarse_labels
 from compendium.measures import unit_measures
-from compendium.models import (SmallGoogLeNet, SmallGoogLeNetConfig, SmallVGG, SmallVGGConfig,
-                               build_network, layer_kinds, layer_paths, network_config)
-from compendium.other_cnns import group_measures, net_specs, train_config
-from compendium.record import LayerRecorder
-from compendium.train import TrainConfig
+from compendium.networks.models import (
+    SmallGoogLeNet,
+    SmallGoogLeNetConfig,
+    SmallVGG,
+    SmallVGGConfig,
+    build_network,
+    layer_kinds,
+    layer_paths,
+    network_config,
+)
+from compendium.networks.training import TrainConfig
 
 
 def brute_group(x, is_a):
@@ -31,9 +40,15 @@ def brute_group(x, is_a):
         if j > best[0] + 1e-12:
             best = (j, (t, tp, fp))
     t, tp, fp = best[1]
-    return {"recall_p100": r100, "recall_p95": r95, "max_informedness": best[0],
-            "mi_threshold": t, "mi_recall": tp / n_a, "mi_false_alarm": fp / (tp + fp),
-            "mi_fpr": fp / n_rest}
+    return {
+        "recall_p100": r100,
+        "recall_p95": r95,
+        "max_informedness": best[0],
+        "mi_threshold": t,
+        "mi_recall": tp / n_a,
+        "mi_false_alarm": fp / (tp + fp),
+        "mi_fpr": fp / n_rest,
+    }
 
 
 def test_group_measures_equal_brute_force():
@@ -51,7 +66,8 @@ def test_group_measures_equal_brute_force():
             assert table.loc[unit, column] == pytest.approx(value, abs=1e-12), (unit, column)
         assert table.loc[unit, "mean_A"] == pytest.approx(x[is_a, k].mean())
         assert table.loc[unit, "sem_notA"] == pytest.approx(
-            x[~is_a, k].std(ddof=1) / np.sqrt((~is_a).sum()))
+            x[~is_a, k].std(ddof=1) / np.sqrt((~is_a).sum())
+        )
         assert table.loc[unit, "pct_above_zero_A"] == pytest.approx(100 * np.mean(x[is_a, k] > 0))
         top = np.argsort(-x[:, k], kind="stable")[:50]
         assert table.loc[unit, "precision_50"] == pytest.approx(is_a[top].mean())
@@ -71,9 +87,11 @@ def test_group_measures_agree_with_the_measures_engine_for_one_class():
             assert ours.loc[unit, "recall_p95"] == pytest.approx(engine.loc[unit, "recall_p95"])
         if engine.loc[unit, "mi_class"] == 0:
             assert ours.loc[unit, "max_informedness"] == pytest.approx(
-                engine.loc[unit, "max_informedness"])
+                engine.loc[unit, "max_informedness"]
+            )
             assert ours.loc[unit, "mi_false_alarm"] == pytest.approx(
-                engine.loc[unit, "mi_false_alarm"])
+                engine.loc[unit, "mi_false_alarm"]
+            )
         if engine.loc[unit, "ccmas_class"] == 0:
             assert ours.loc[unit, "ccmas"] == pytest.approx(engine.loc[unit, "ccmas"])
 
@@ -99,10 +117,18 @@ def test_coarse_labels():
 
 
 def test_net_entries_and_their_training_configs():
-    specs = net_specs([
-        {"name": "A", "arch": "small-alexnet", "task": "classes", "layer": "conv5", "epochs": 5},
-        {"name": "G", "arch": "small-googlenet", "task": "coarse", "layer": "inception4b"},
-    ])
+    specs = net_specs(
+        [
+            {
+                "name": "A",
+                "arch": "small-alexnet",
+                "task": "classes",
+                "layer": "conv5",
+                "epochs": 5,
+            },
+            {"name": "G", "arch": "small-googlenet", "task": "coarse", "layer": "inception4b"},
+        ]
+    )
     assert train_config(specs[0], epochs=2).key == TrainConfig().key  # the cached default net
     coarse = train_config(specs[1], epochs=2, n_train=100)
     assert coarse.dataset == "fashion-mnist-coarse" and coarse.model.n_classes == 5
@@ -118,10 +144,13 @@ def test_net_entries_and_their_training_configs():
         net_specs([])
 
 
-@pytest.mark.parametrize("config,top,shape", [
-    (SmallVGGConfig(), "conv3_3", (48, 7, 7)),
-    (SmallGoogLeNetConfig(), "inception4b", (96, 7, 7)),
-])
+@pytest.mark.parametrize(
+    "config,top,shape",
+    [
+        (SmallVGGConfig(), "conv3_3", (48, 7, 7)),
+        (SmallGoogLeNetConfig(), "inception4b", (96, 7, 7)),
+    ],
+)
 def test_small_vgg_and_googlenet_layers_are_post_relu(config, top, shape):
     torch.manual_seed(0)
     model = build_network(config).eval()
@@ -147,26 +176,44 @@ def test_network_config_from_a_profile_mapping():
 
 
 TINY_NETS = [
-    {"name": "VGG (coarse)", "arch": "small-vgg", "task": "coarse", "layer": "conv2_1",
-     "model": {"blocks": [[4], [6]], "fc_width": 8}},
-    {"name": "GoogLeNet (classes)", "arch": "small-googlenet", "task": "classes",
-     "layer": "inception3a",
-     "model": {"stem": [4, 6], "blocks": [[4, 4, 4, 2, 2, 2]], "blocks_at_14": 1}},
+    {
+        "name": "VGG (coarse)",
+        "arch": "small-vgg",
+        "task": "coarse",
+        "layer": "conv2_1",
+        "model": {"blocks": [[4], [6]], "fc_width": 8},
+    },
+    {
+        "name": "GoogLeNet (classes)",
+        "arch": "small-googlenet",
+        "task": "classes",
+        "layer": "inception3a",
+        "model": {"stem": [4, 6], "blocks": [[4, 4, 4, 2, 2, 2]], "blocks_at_14": 1},
+    },
 ]
 
 
 def test_tiny_nets_train_record_and_dissect(tmp_path, monkeypatch):
-    from compendium.categories import SUPER_CATEGORIES
-    from compendium.datasets import FASHION_MNIST_CLASSES
-    from compendium.dissect import class_concepts
-    from compendium.other_cnns import dissect_small_net
+    from compendium.chapters.other_cnns import dissect_small_net
+    from compendium.inputs.categories import SUPER_CATEGORIES
+    from compendium.inputs.datasets import FASHION_MNIST_CLASSES
+    from compendium.methods.dissect import class_concepts
 
     monkeypatch.setenv("COMPENDIUM_CACHE", str(tmp_path))
     concepts = class_concepts(list(FASHION_MNIST_CLASSES), SUPER_CATEGORIES)
     for spec in net_specs(TINY_NETS):
-        kw = dict(super_category="footwear", concepts=concepts, quantile=0.05,
-                  iou_threshold=0.0, rule="iou", epochs=1, n_train=256, n_images=150,
-                  top=50, threads=1)
+        kw = dict(
+            super_category="footwear",
+            concepts=concepts,
+            quantile=0.05,
+            iou_threshold=0.0,
+            rule="iou",
+            epochs=1,
+            n_train=256,
+            n_images=150,
+            top=50,
+            threads=1,
+        )
         result = dissect_small_net(spec, **kw)
         assert result.info["test accuracy"] is not None and result.group == (5, 7, 9)
         assert result.dissection.iou.shape == (result.dissection.n_units, 12)
@@ -200,16 +247,29 @@ def synset_file(path, wnids):
 
 
 def test_imagenet_entry_with_random_weights_and_generated_images(tmp_path, monkeypatch):
-    from compendium.other_cnns import beside_paper, imagenet_result
+    from compendium.chapters.other_cnns import beside_paper, imagenet_result
 
     monkeypatch.setenv("COMPENDIUM_CACHE", str(tmp_path / "cache"))
     wnids = [*BUS, "n01440764"]
     folder = generated_image_folder(tmp_path / "images", wnids, per_class=3)
     synsets = synset_file(tmp_path / "synsets.txt", sorted(wnids))
-    entry = {"name": "GoogLeNet (ImageNet)", "model": "googlenet", "weights": "none",
-             "layer": "inception4e", "paper": "Table A5", "units": [494, 828]}
-    common = dict(image_folder=folder, synsets=synsets, max_per_class=2, group_wnids=BUS,
-                  super_category="bus", iou_threshold=0.04, top=4)
+    entry = {
+        "name": "GoogLeNet (ImageNet)",
+        "model": "googlenet",
+        "weights": "none",
+        "layer": "inception4e",
+        "paper": "Table A5",
+        "units": [494, 828],
+    }
+    common = dict(
+        image_folder=folder,
+        synsets=synsets,
+        max_per_class=2,
+        group_wnids=BUS,
+        super_category="bus",
+        iou_threshold=0.04,
+        top=4,
+    )
     result = imagenet_result(entry, **common)
     table = result.table
     assert table["unit (from 1)"].tolist() == [494, 828]
@@ -220,8 +280,9 @@ def test_imagenet_entry_with_random_weights_and_generated_images(tmp_path, monke
     assert compared[compared["measure"] == "mean_A"]["paper"].tolist() == [72.5, 109.4]
 
     csv = tmp_path / "tally.csv"
-    csv.write_text("unit,category,label,score\n3,object,bus,0.2\n7,object,car,0.3\n"
-                   "9,object,bus,0.01\n")
+    csv.write_text(
+        "unit,category,label,score\n3,object,bus,0.2\n7,object,car,0.3\n9,object,bus,0.01\n"
+    )
     listed = imagenet_result({**entry, "units": None, "dissection_csv": str(csv)}, **common)
     assert listed.table["unit (from 1)"].tolist() == [3]
     with pytest.raises(ValueError, match="counted from 1"):
@@ -239,40 +300,67 @@ def test_chapter_runs_in_imagenet_mode_on_generated_images(tmp_path, monkeypatch
     import nbformat
     import yaml
 
-    from compendium import pipeline
-
     monkeypatch.setenv("COMPENDIUM_CACHE", str(tmp_path / "cache"))
     wnids = [*BUS, "n01440764", "n01443537"]
     folder = generated_image_folder(tmp_path / "images", wnids, per_class=2)
-    params = {"04_other_cnns": {
-        "data": "imagenet", "image_folder": str(folder),
-        "synsets": str(synset_file(tmp_path / "synsets.txt", sorted(wnids))),
-        "max_per_class": 2, "super_category": "bus", "super_category_classes": BUS,
-        "top_n": 5, "max_points": 6,
-        "nets": [{"name": "GoogLeNet (ImageNet)", "model": "googlenet", "weights": "none",
-                  "layer": "inception4e", "paper": "Table A5", "units": [494, 828, 569]}],
-    }}
+    params = {
+        "04_other_cnns": {
+            "data": "imagenet",
+            "image_folder": str(folder),
+            "synsets": str(synset_file(tmp_path / "synsets.txt", sorted(wnids))),
+            "max_per_class": 2,
+            "super_category": "bus",
+            "super_category_classes": BUS,
+            "top_n": 5,
+            "max_points": 6,
+            "nets": [
+                {
+                    "name": "GoogLeNet (ImageNet)",
+                    "model": "googlenet",
+                    "weights": "none",
+                    "layer": "inception4e",
+                    "paper": "Table A5",
+                    "units": [494, 828, 569],
+                }
+            ],
+        }
+    }
     (tmp_path / "generated-imagenet.yml").write_text(yaml.safe_dump(params))
-    monkeypatch.setattr(pipeline, "PARAMS", tmp_path)
-    [path] = pipeline.execute_notebooks("generated-imagenet", ["04_other_cnns"],
-                                        out_dir=tmp_path / "out")
+    monkeypatch.setattr(profiles, "PARAMS", tmp_path)
+    [path] = pipeline.execute_notebooks(
+        "generated-imagenet", ["04_other_cnns"], out_dir=tmp_path / "out"
+    )
     notebook = nbformat.read(path, as_version=4)
     outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     text = "\n".join(str(o.get("data", {}).get("text/markdown", "")) for o in outputs)
-    assert "3 units nominated as bus detectors (numbered from 1): 494 (0.11), 828 (0.1), 569 (0.1)" in text
+    assert (
+        "3 units nominated as bus detectors (numbered from 1): 494 (0.11), 828 (0.1), 569 (0.1)"
+        in text
+    )
     assert "beside Table A5, unit by unit" in text
 
 
 def test_group_jitterplot_colours_each_member_class():
-    from compendium import plots
+    from compendium.chapters import plots
 
     labels = np.arange(60) % 10
-    chart = plots.group_jitterplot(np.linspace(0, 1, 60), labels, [f"c{i}" for i in range(10)],
-                                   "conv5.3", [5, 7, 9], {"t": 0.5}, title=["a", "b"]).to_dict()
+    chart = plots.group_jitterplot(
+        np.linspace(0, 1, 60),
+        labels,
+        [f"c{i}" for i in range(10)],
+        "conv5.3",
+        [5, 7, 9],
+        {"t": 0.5},
+        title=["a", "b"],
+    ).to_dict()
     points = chart["layer"][1]
     assert points["encoding"]["shape"]["scale"]["range"] == [
-        "square", "triangle-up", "diamond", "circle"]
+        "square",
+        "triangle-up",
+        "diamond",
+        "circle",
+    ]
     assert points["encoding"]["color"]["scale"]["domain"] == ["c5", "c7", "c9", "other classes"]
     assert chart["title"]["text"] == ["a", "b"]
     with pytest.raises(ValueError, match="different classes"):
@@ -282,8 +370,14 @@ def test_group_jitterplot_colours_each_member_class():
 
 
 def test_paper_tables_summary_and_display():
-    from compendium.other_cnns import (PAPER_TABLES, display_table, figure6_rows, paper_table,
-                                       plot_sample, summarise)
+    from compendium.chapters.other_cnns import (
+        PAPER_TABLES,
+        display_table,
+        figure6_rows,
+        paper_table,
+        plot_sample,
+        summarise,
+    )
 
     sizes = {source: len(paper_table(source)) for source in PAPER_TABLES}
     assert sizes == {"Table A3": 7, "Table A4": 17, "Table A5": 25}
@@ -293,8 +387,11 @@ def test_paper_tables_summary_and_display():
     assert summary.loc["Table A5", "precision (max)"] == 0.58
     assert summary["units with precision >= .75"].sum() == 0
     fig6 = figure6_rows([])
-    assert fig6["unit"].tolist() == ["inception4e.494 (from 1)", "inception4e.824 (from 1)",
-                                     "conv5_3.20 (from 1)"]
+    assert fig6["unit"].tolist() == [
+        "inception4e.494 (from 1)",
+        "inception4e.824 (from 1)",
+        "conv5_3.20 (from 1)",
+    ]
     rng = np.random.default_rng(1)
     labels = rng.integers(0, 10, 400)
     x = rng.random((400, 2))
@@ -311,33 +408,44 @@ def test_profiles_give_chapter_4_declared_parameters_and_the_papers_units(tmp_pa
     import nbformat
     import papermill
 
-    from compendium import pipeline
-    from compendium.other_cnns import paper_table
+    from compendium.chapters.other_cnns import paper_table
 
     notebook = tmp_path / "04.ipynb"
-    nbformat.write(jupytext.read(pipeline.NOTEBOOKS / "04_other_cnns.py"), notebook)
+    nbformat.write(jupytext.read(profiles.NOTEBOOKS / "04_other_cnns.py"), notebook)
     declared = set(papermill.inspect_notebook(str(notebook)))
-    for name in pipeline.available_profiles():
-        params = pipeline.load_profile(name).params.get("04_other_cnns") or {}
+    for name in profiles.available_profiles():
+        params = profiles.load_profile(name).params.get("04_other_cnns") or {}
         assert set(params) <= declared, (name, set(params) - declared)
-    imagenet = pipeline.load_profile("imagenet").params["04_other_cnns"]
+    imagenet = profiles.load_profile("imagenet").params["04_other_cnns"]
     for entry in imagenet["nets"]:  # the unit lists are the paper's, in its order, from 1
         assert entry["units"] == paper_table(entry["paper"])["unit"].tolist()
 
 
 @pytest.mark.slow
 def test_imagenet_entry_for_vgg16_conv5_3(tmp_path, monkeypatch):
-    from compendium.other_cnns import imagenet_result
+    from compendium.chapters.other_cnns import imagenet_result
 
     monkeypatch.setenv("COMPENDIUM_CACHE", str(tmp_path / "cache"))
     wnids = [*BUS, "n01440764"]
     folder = generated_image_folder(tmp_path / "images", wnids, per_class=1)
-    entry = {"name": "VGG-16 (Places-365)", "model": "vgg16", "weights": "none",
-             "num_classes": 365, "layer": "conv5_3", "paper": "Table A3",
-             "units": [191, 20, 333, 145, 113, 443, 131]}
-    result = imagenet_result(entry, image_folder=folder,
-                             synsets=synset_file(tmp_path / "s.txt", sorted(wnids)),
-                             max_per_class=1, group_wnids=BUS, super_category="bus",
-                             iou_threshold=0.04, top=2)
+    entry = {
+        "name": "VGG-16 (Places-365)",
+        "model": "vgg16",
+        "weights": "none",
+        "num_classes": 365,
+        "layer": "conv5_3",
+        "paper": "Table A3",
+        "units": [191, 20, 333, 145, 113, 443, 131],
+    }
+    result = imagenet_result(
+        entry,
+        image_folder=folder,
+        synsets=synset_file(tmp_path / "s.txt", sorted(wnids)),
+        max_per_class=1,
+        group_wnids=BUS,
+        super_category="bus",
+        iou_threshold=0.04,
+        top=2,
+    )
     assert result.table["unit (from 1)"].tolist() == entry["units"]
     assert result.table["iou"].tolist() == [0.15, 0.15, 0.08, 0.07, 0.06, 0.04, 0.04]

@@ -1,4 +1,4 @@
-"""The steps before the notebooks (compendium.steps): caching, and early, fixable errors."""
+"""The steps before the notebooks (compendium.build.stages): caching, and early, fixable errors."""
 
 from __future__ import annotations
 
@@ -8,33 +8,36 @@ import h5py
 import numpy as np
 import pytest
 import torch
-
-from compendium import pipeline, steps
-from compendium.cli import main
-from compendium.pipeline import PipelineError, Profile
-from compendium.store import ActivationWriter, LayerSpec, open_activations, partial_path
-
 from helpers import synset_lines, write_merged_layer
+
+from compendium.activations.store import ActivationWriter, LayerSpec, open_activations, partial_path
+from compendium.build import pipeline, profiles, stages
+from compendium.build import stages as steps
+from compendium.build.cli import main
+from compendium.build.profiles import PipelineError, Profile
 
 #: A network small enough to train on a few hundred images in seconds.
 TINY = {"widths": [4, 6, 8, 8, 5], "fc_width": 12}
 
 
 def fashion_profile(**record) -> Profile:
-    return Profile("tiny", {
-        "data": {"source": "fashion-mnist", "download": False},
-        "train": {"model": TINY, "epochs": 1, "n_train": 256, "batch_size": 64},
-        "record": {"split": "test", "keep": "all", "n_images": 120, **record},
-    })
+    return Profile(
+        "tiny",
+        {
+            "data": {"source": "fashion-mnist", "download": False},
+            "train": {"model": TINY, "epochs": 1, "n_train": 256, "batch_size": 64},
+            "record": {"split": "test", "keep": "all", "n_images": 120, **record},
+        },
+    )
 
 
 def run_all(profile: Profile) -> None:
-    for step in pipeline.PRE_NOTEBOOK_STEPS:
+    for step in stages.PRE_NOTEBOOK_STEPS:
         step.run(profile)
 
 
 def test_the_book_runs_data_train_record_in_that_order():
-    assert [s.section for s in pipeline.PRE_NOTEBOOK_STEPS] == ["data", "train", "record"]
+    assert [s.section for s in stages.PRE_NOTEBOOK_STEPS] == ["data", "train", "record"]
 
 
 @pytest.fixture
@@ -82,12 +85,16 @@ def test_record_before_training_names_the_fix(cache):
 def test_an_interrupted_recording_is_never_taken_for_finished(cache):
     profile = fashion_profile()
     path = steps.store_path(profile)
-    writer = ActivationWriter(path, [LayerSpec("fc6", 3)], ["a", "b"], {"model": "m", "dataset": "d"})
+    writer = ActivationWriter(
+        path, [LayerSpec("fc6", 3)], ["a", "b"], {"model": "m", "dataset": "d"}
+    )
     writer.append({"fc6": {"max": np.ones((2, 3), np.float32)}}, [0, 1], [0, 1])
     writer.close()  # what an interruption leaves: only the .partial file
     assert partial_path(path).exists() and not path.exists()
     assert not steps._is_current(path, "anything")
-    with pytest.raises(FileNotFoundError, match="interrupted recording.*compendium record --profile"):
+    with pytest.raises(
+        FileNotFoundError, match="interrupted recording.*compendium record --profile"
+    ):
         steps.chapter_store("tiny", path)
 
 
@@ -104,21 +111,24 @@ def test_bad_sections_are_refused_with_what_they_take():
 def test_environment_variables_fill_in_paths(monkeypatch):
     monkeypatch.setenv("SOME_FOLDER", "/data/x")
     monkeypatch.delenv("UNSET_ONE", raising=False)
-    assert steps.expand("${SOME_FOLDER}/y", "p") == "/data/x/y"
-    assert steps.expand(["${UNSET_ONE:-DEFAULT}", 3], "p") == ["DEFAULT", 3]
+    assert profiles.expand("${SOME_FOLDER}/y", "p") == "/data/x/y"
+    assert profiles.expand(["${UNSET_ONE:-DEFAULT}", 3], "p") == ["DEFAULT", 3]
     with pytest.raises(PipelineError, match="needs the environment variable UNSET_ONE"):
-        steps.expand({"a": "${UNSET_ONE}"}, "p")
+        profiles.expand({"a": "${UNSET_ONE}"}, "p")
 
 
 # --- the profiles that need the user's data -------------------------------------------------
 
 
-@pytest.mark.parametrize("name, variable", [("alexnet-merged", "COMPENDIUM_ALEXNET_MERGED"),
-                                            ("imagenet", "COMPENDIUM_IMAGENET")])
+@pytest.mark.parametrize(
+    "name, variable",
+    [("alexnet-merged", "COMPENDIUM_ALEXNET_MERGED"), ("imagenet", "COMPENDIUM_IMAGENET")],
+)
 def test_profiles_without_their_data_stop_at_the_first_step(name, variable, monkeypatch, tmp_path):
     monkeypatch.delenv(variable, raising=False)
-    with pytest.raises(PipelineError, match=f"needs the environment variable {variable}.*"
-                                            f"make book PROFILE={name}"):
+    with pytest.raises(
+        PipelineError, match=f"needs the environment variable {variable}.*make book PROFILE={name}"
+    ):
         pipeline.build_book(name, workdir=tmp_path)
     assert not (tmp_path / "book" / "generated").exists()  # no notebook ran
 
@@ -144,7 +154,7 @@ def merged_folder(tmp_path, n_units=5):
 
 def test_alexnet_merged_data_step_reads_the_folder(tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("COMPENDIUM_ALEXNET_MERGED", str(merged_folder(tmp_path)))
-    profile = pipeline.load_profile("alexnet-merged")
+    profile = profiles.load_profile("alexnet-merged")
     caplog.set_level(logging.INFO)
     run_all(profile)
     assert "8 images, 20 classes, layers conv5, fc6" in caplog.text
@@ -158,13 +168,13 @@ def test_a_truncated_authors_file_is_reported(tmp_path, monkeypatch):
     damaged.write_bytes(damaged.read_bytes()[: damaged.stat().st_size // 2])
     monkeypatch.setenv("COMPENDIUM_ALEXNET_MERGED", str(folder))
     with pytest.raises(ValueError, match="truncated or corrupt"):
-        steps.prepare_data(pipeline.load_profile("alexnet-merged"))
+        steps.prepare_data(profiles.load_profile("alexnet-merged"))
 
 
 def test_alexnet_merged_without_the_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("COMPENDIUM_ALEXNET_MERGED", str(tmp_path / "nowhere"))
     with pytest.raises(FileNotFoundError, match="AN_merged_<layer>_max.h5"):
-        steps.prepare_data(pipeline.load_profile("alexnet-merged"))
+        steps.prepare_data(profiles.load_profile("alexnet-merged"))
 
 
 def image_folder(root, classes=("n01440764", "n04146614"), per_class=2):
@@ -174,7 +184,9 @@ def image_folder(root, classes=("n01440764", "n04146614"), per_class=2):
     for wnid in classes:
         (root / wnid).mkdir(parents=True)
         for k in range(per_class):
-            Image.fromarray(rng.integers(0, 256, (36, 40, 3), dtype=np.uint8)).save(root / wnid / f"{k}.png")
+            Image.fromarray(rng.integers(0, 256, (36, 40, 3), dtype=np.uint8)).save(
+                root / wnid / f"{k}.png"
+            )
     return root
 
 
@@ -182,7 +194,7 @@ def test_imagenet_folder_without_images(tmp_path, monkeypatch):
     (tmp_path / "imagenet" / "n01440764").mkdir(parents=True)
     monkeypatch.setenv("COMPENDIUM_IMAGENET", str(tmp_path / "imagenet"))
     with pytest.raises(ValueError, match="holds no images"):
-        steps.prepare_data(pipeline.load_profile("imagenet"))
+        steps.prepare_data(profiles.load_profile("imagenet"))
 
 
 def test_imagenet_weights_that_do_not_fit(tmp_path, monkeypatch):
@@ -190,17 +202,25 @@ def test_imagenet_weights_that_do_not_fit(tmp_path, monkeypatch):
     monkeypatch.setenv("COMPENDIUM_IMAGENET", str(image_folder(tmp_path / "imagenet")))
     monkeypatch.setenv("COMPENDIUM_IMAGENET_WEIGHTS", str(tmp_path / "other.pt"))
     with pytest.raises(ValueError, match="does not fit torchvision's alexnet"):
-        steps.train_model(pipeline.load_profile("imagenet"))
+        steps.train_model(profiles.load_profile("imagenet"))
 
 
 def test_imagenet_record_step_records_once(tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("COMPENDIUM_CACHE", str(tmp_path / "cache"))
-    params = pipeline.load_profile("imagenet").params
-    profile = Profile("imagenet", {
-        **params,
-        "data": {**params["data"], "path": str(image_folder(tmp_path / "imagenet"))},
-        "record": {**params["record"], "weights": "none", "keep": "all", "layers": ["conv5", "fc6"]},
-    })
+    params = profiles.load_profile("imagenet").params
+    profile = Profile(
+        "imagenet",
+        {
+            **params,
+            "data": {**params["data"], "path": str(image_folder(tmp_path / "imagenet"))},
+            "record": {
+                **params["record"],
+                "weights": "none",
+                "keep": "all",
+                "layers": ["conv5", "fc6"],
+            },
+        },
+    )
     caplog.set_level(logging.INFO)
     run_all(profile)
     path = steps.store_path(profile)

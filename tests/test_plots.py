@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from compendium import plots
+from compendium.chapters import plots
 
 NAMES = ["cat", "dog", "owl"]
 

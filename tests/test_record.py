@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from compendium.datasets import ImageSet
-from compendium.models import SmallAlexNet, SmallAlexNetConfig, layer_paths
-from compendium.record import record_activations, record_torchvision
-from compendium.store import open_activations, partial_path
+from compendium.activations.recording import record_activations, record_torchvision
+from compendium.activations.store import open_activations, partial_path
+from compendium.inputs.datasets import ImageSet
+from compendium.networks.models import SmallAlexNet, SmallAlexNetConfig, layer_paths
 
 PROV = {"model": "tiny-alexnet", "dataset": "fake", "weights_sha256": "x", "preprocessing": "std"}
 
@@ -37,8 +37,15 @@ def direct(model, data):
 
 def record(model, data, path, **kw):
     kw.setdefault("batch_size", 8)
-    return record_activations(model, data, path, layers=layer_paths(model),
-                              class_names=["a", "b", "c"], provenance=PROV, **kw)
+    return record_activations(
+        model,
+        data,
+        path,
+        layers=layer_paths(model),
+        class_names=["a", "b", "c"],
+        provenance=PROV,
+        **kw,
+    )
 
 
 def test_records_every_layer_with_spatial_max_and_mean(tmp_path):
@@ -52,11 +59,16 @@ def test_records_every_layer_with_spatial_max_and_mean(tmp_path):
         assert f.labels.tolist() == data.labels.tolist()
         assert f.attrs["selection"] == "all" and f.attrs["model"] == "tiny-alexnet"
         np.testing.assert_allclose(f.activations("conv2")[:], conv2.amax((2, 3)), rtol=1e-5)
-        np.testing.assert_allclose(f.activations("conv2", "mean")[:], conv2.mean((2, 3)),
-                                   rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(
+            f.activations("conv2", "mean")[:], conv2.mean((2, 3)), rtol=1e-5, atol=1e-7
+        )
         np.testing.assert_allclose(f.activations("fc8")[:], logits, rtol=1e-5, atol=1e-6)
-        assert f.layer_info("conv2") == {"kind": "conv", "shape": (6, 14, 14), "n_units": 6,
-                                         "summaries": ["max", "mean"]}
+        assert f.layer_info("conv2") == {
+            "kind": "conv",
+            "shape": (6, 14, 14),
+            "n_units": 6,
+            "summaries": ["max", "mean"],
+        }
         assert f.summaries("fc6") == ["max"]
         assert (f.activations("fc7")[:] >= 0).all()
 
@@ -96,8 +108,7 @@ def test_interrupted_recording_resumes_without_loss_or_duplicates(tmp_path, keep
     path = tmp_path / "resumed.h5"
     k_batches = 3
     with pytest.raises(KeyboardInterrupt):
-        record(model, Interrupting(data, stop_at=8 * k_batches + 2), path, keep=keep,
-               commit_rows=5)
+        record(model, Interrupting(data, stop_at=8 * k_batches + 2), path, keep=keep, commit_rows=5)
     assert not path.exists() and partial_path(path).exists()
     with pytest.raises(FileNotFoundError, match="interrupted"):
         open_activations(path)
@@ -115,8 +126,14 @@ def test_interrupted_recording_resumes_without_loss_or_duplicates(tmp_path, keep
 def test_unknown_module_and_keep(tmp_path):
     model, data = tiny_model(), fake_images(5)
     with pytest.raises(KeyError, match="no modules"):
-        record_activations(model, data, tmp_path / "x.h5", layers={"fc9": "fc9"},
-                           class_names=data.class_names, provenance=PROV)
+        record_activations(
+            model,
+            data,
+            tmp_path / "x.h5",
+            layers={"fc9": "fc9"},
+            class_names=data.class_names,
+            provenance=PROV,
+        )
     with pytest.raises(ValueError, match="keep must be one of"):
         record(model, data, tmp_path / "y.h5", keep="some")
 
@@ -130,8 +147,15 @@ def test_torchvision_on_image_folder(tmp_path):
         for k in range(2):
             pixels = rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)
             Image.fromarray(pixels).save(tmp_path / "imgs" / wnid / f"{k}.png")
-    result = record_torchvision("alexnet", tmp_path / "imgs", weights=None, layers=["conv5", "fc6"],
-                                keep="all", path=tmp_path / "alexnet.h5", batch_size=3)
+    result = record_torchvision(
+        "alexnet",
+        tmp_path / "imgs",
+        weights=None,
+        layers=["conv5", "fc6"],
+        keep="all",
+        path=tmp_path / "alexnet.h5",
+        batch_size=3,
+    )
     with open_activations(result.path) as f:
         assert f.layers == ["conv5", "fc6"] and f.n_images == 4
         assert f.labels.tolist() == [0, 0, 779, 779] and len(f.class_names) == 1000
@@ -141,7 +165,7 @@ def test_torchvision_on_image_folder(tmp_path):
 
 
 def test_command_line_errors_are_one_line(capsys):
-    from compendium.cli import main
+    from compendium.build.cli import main
 
     assert main(["record", "--model", "alexnet"]) == 2
     assert "give --images FOLDER" in capsys.readouterr().err

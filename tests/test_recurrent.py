@@ -11,13 +11,22 @@ import pandas as pd
 import pytest
 import torch
 
-from compendium import pipeline
-from compendium import recurrent as rc
+from compendium.build import pipeline
+from compendium.chapters import recurrent_control as chapter5
+from compendium.methods import recurrent as rc
 
 #: A task small enough to train in a couple of seconds: 5 letters x 3 positions = 125
 #: words (enough for the top-100 precision), lists of up to 2 words.
-TINY = rc.RecallConfig(n_letters=5, word_length=3, list_length=2, hidden_size=24, steps=400,
-                       batch_size=32, learning_rate=0.02, seed=3)
+TINY = rc.RecallConfig(
+    n_letters=5,
+    word_length=3,
+    list_length=2,
+    hidden_size=24,
+    steps=400,
+    batch_size=32,
+    learning_rate=0.02,
+    seed=3,
+)
 
 
 @pytest.fixture(scope="module")
@@ -88,31 +97,37 @@ def test_measures_and_summaries_cover_both_conditions(tiny_results):
         assert ((result.activations > 0) & (result.activations < 1)).all()
         assert list(result.measures.index) == list(range(TINY.hidden_size))
         assert set(result.measures["position"]) <= {0, 1, 2}
-    summary = rc.selectivity_summary(tiny_results)
+    summary = chapter5.selectivity_summary(tiny_results)
     assert list(summary.columns) == [rc.LIST_CONDITION, rc.SINGLE_CONDITION]
     assert summary.loc["units"].tolist() == [TINY.hidden_size] * 2
-    assert rc.training_table(tiny_results).loc["longest list"].tolist() == [2, 1]
-    long = rc.measures_long(tiny_results)
+    assert chapter5.training_table(tiny_results).loc["longest list"].tolist() == [2, 1]
+    long = chapter5.measures_long(tiny_results)
     assert len(long) == 2 * TINY.hidden_size * len(rc.DISTRIBUTION_MEASURES)
-    rc.distribution_chart(long).to_dict()
+    chapter5.distribution_chart(long).to_dict()
     result = tiny_results[rc.LIST_CONDITION]
-    unit = rc.most_selective_unit(result.measures)
+    unit = chapter5.most_selective_unit(result.measures)
     assert result.measures.loc[unit, "recall_p100"] == result.measures["recall_p100"].max()
     vocab = rc.vocabulary(TINY.n_letters, TINY.word_length)
-    rc.unit_jitterplot(result.activations[:, unit], result.measures.loc[unit], vocab,
-                       TINY.n_letters, "best unit").to_dict()
+    chapter5.unit_jitterplot(
+        result.activations[:, unit], result.measures.loc[unit], vocab, TINY.n_letters, "best unit"
+    ).to_dict()
 
 
 def test_training_is_deterministic_and_cached(tmp_path):
-    config = rc.RecallConfig(n_letters=3, word_length=2, list_length=2, hidden_size=8,
-                             steps=20, batch_size=8, seed=1)
+    config = rc.RecallConfig(
+        n_letters=3, word_length=2, list_length=2, hidden_size=8, steps=20, batch_size=8, seed=1
+    )
     first = rc.load_or_train(config, cache=tmp_path, progress=False)
     weights, record = rc.cache_paths(config, tmp_path)
     assert weights.is_file() and json.loads(record.read_text())["config"]["seed"] == 1
     again = rc.train(config, progress=False)
     cached = rc.load_or_train(config, cache=tmp_path, progress=False)
-    for a, b, c in zip(first.network.parameters(), again.network.parameters(),
-                       cached.network.parameters()):
+    for a, b, c in zip(
+        first.network.parameters(),
+        again.network.parameters(),
+        cached.network.parameters(),
+        strict=False,
+    ):
         assert torch.equal(a, b) and torch.equal(a, c)
     assert cached.accuracy == first.accuracy
     assert weights.parent == tmp_path / "recurrent"
@@ -120,8 +135,9 @@ def test_training_is_deterministic_and_cached(tmp_path):
 
 
 def test_cache_for_another_configuration_is_refused(tmp_path):
-    config = rc.RecallConfig(n_letters=3, word_length=2, list_length=2, hidden_size=8,
-                             steps=5, batch_size=4)
+    config = rc.RecallConfig(
+        n_letters=3, word_length=2, list_length=2, hidden_size=8, steps=5, batch_size=4
+    )
     rc.load_or_train(config, cache=tmp_path, progress=False)
     _, record = rc.cache_paths(config, tmp_path)
     entry = json.loads(record.read_text())
@@ -160,13 +176,18 @@ def test_planted_units_check_their_class():
 def _results_with_recall(lists: list[float], single: list[float]) -> dict:
     def result(recall):
         return rc.ConditionResult(None, None, pd.DataFrame({"recall_p100": recall}))
+
     return {rc.LIST_CONDITION: result(lists), rc.SINGLE_CONDITION: result(single)}
 
 
 @pytest.mark.parametrize(
     ("lists", "single", "expected"),
     [
-        ([1.0, 0.6, 0.1], [0.2, 0.1, 0.1], "the list network has 1 localist and the single-word network 0"),
+        (
+            [1.0, 0.6, 0.1],
+            [0.2, 0.1, 0.1],
+            "the list network has 1 localist and the single-word network 0",
+        ),
         ([1.0, 0.6, 0.1], [0.2, 0.1, 0.1], "the direction Bowers et al. reported"),
         ([0.9, 0.6, 0.1], [0.2, 0.1, 0.1], "the list network's units do come closer"),
         ([0.2, 0.1, 0.1], [0.2, 0.1, 0.1], "come no closer to it"),
@@ -174,7 +195,7 @@ def _results_with_recall(lists: list[float], single: list[float]) -> dict:
     ],
 )
 def test_contrast_is_described_as_it_came_out(lists, single, expected):
-    assert expected in rc.describe_contrast(_results_with_recall(lists, single))
+    assert expected in chapter5.describe_contrast(_results_with_recall(lists, single))
 
 
 @pytest.mark.slow
@@ -186,8 +207,11 @@ def test_chapter_runs_with_the_smoke_parameters(tmp_path, monkeypatch):
     assert not [o for o in outputs if o.output_type in ("error", "stream")]
     html = [o.data["text/html"] for o in outputs if "text/html" in o.get("data", {})]
     assert sum("vega-embed" in h for h in html) >= 5, "planted, distribution and Fig. 2 charts"
-    text = "\n".join(o.data.get("text/markdown", "") + o.data.get("text/html", "")
-                     for o in outputs if "data" in o)
+    text = "\n".join(
+        o.data.get("text/markdown", "") + o.data.get("text/html", "")
+        for o in outputs
+        if "data" in o
+    )
     assert "profile `smoke`" in text
     assert rc.LIST_CONDITION in text and rc.SINGLE_CONDITION in text
     assert list((tmp_path / "cache" / "recurrent").glob("*.pt")), "weights are cached"

@@ -1,5 +1,5 @@
-"""Chapter 2's summaries (compendium.results) and the cached measures tables
-(compendium.tables)."""
+"""Chapter 2's summaries (compendium.chapters.alexnet) and the cached measures tables
+(compendium.measures.tables)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from compendium import results
+from compendium.activations.store import ActivationWriter, LayerSpec
+from compendium.chapters import alexnet as results
+from compendium.inputs.synthetic import worked_example
 from compendium.measures import unit_measures
-from compendium.store import ActivationWriter, LayerSpec
-from compendium.synthetic import worked_example
-from compendium.tables import measure_layers
+from compendium.measures.tables import measure_layers
 
 
 def long_table(seed: int = 0) -> pd.DataFrame:
@@ -19,7 +19,9 @@ def long_table(seed: int = 0) -> pd.DataFrame:
     labels = np.repeat(np.arange(5), 40)
     parts = []
     for layer, n_units in (("conv5", 6), ("fc6", 9)):
-        x = np.maximum(rng.normal(size=(labels.size, n_units)) + rng.normal(size=(5, n_units))[labels], 0)
+        x = np.maximum(
+            rng.normal(size=(labels.size, n_units)) + rng.normal(size=(5, n_units))[labels], 0
+        )
         parts.append(unit_measures(x, labels).reset_index().assign(layer=layer))
     return pd.concat(parts, ignore_index=True)
 
@@ -30,7 +32,9 @@ def test_layer_distributions_match_pandas():
     fc6 = table[table.layer == "fc6"]["ccmas"]
     row = stats.loc[("fc6", "ccmas")]
     assert row["n"] == 9 and row["mean"] == pytest.approx(fc6.mean())
-    assert row["sem"] == pytest.approx(fc6.std() / 3) and row["q75"] == pytest.approx(fc6.quantile(0.75))
+    assert row["sem"] == pytest.approx(fc6.std() / 3) and row["q75"] == pytest.approx(
+        fc6.quantile(0.75)
+    )
     assert set(stats.index.get_level_values("measure")) == set(results.FIG3_PANELS)
 
 
@@ -72,7 +76,9 @@ def test_threshold_counts_on_the_worked_example():
 def test_ccmas_vs_ccmas2_means():
     table = long_table()
     out = results.ccmas_vs_ccmas2(table)
-    assert out.loc["conv5", "mean_ccmas"] == pytest.approx(table[table.layer == "conv5"].ccmas.mean())
+    assert out.loc["conv5", "mean_ccmas"] == pytest.approx(
+        table[table.layer == "conv5"].ccmas.mean()
+    )
     assert (out["mean_ccmas"] >= out["mean_ccmas_2"]).all()
 
 
@@ -80,7 +86,9 @@ def test_measure_layers_is_cached_by_its_arguments(tmp_path):
     labels = np.repeat(np.arange(3), 40)
     acts = np.random.default_rng(0).random((120, 4)).astype(np.float32)
     path = tmp_path / "a.h5"
-    with ActivationWriter(path, [LayerSpec("fc6", 4)], list("abc"), {"model": "m", "dataset": "d"}) as w:
+    with ActivationWriter(
+        path, [LayerSpec("fc6", 4)], list("abc"), {"model": "m", "dataset": "d"}
+    ) as w:
         w.append({"fc6": {"max": acts}}, labels, np.arange(120))
         w.finish()
     cache = tmp_path / "cache"

@@ -5,10 +5,16 @@ from __future__ import annotations
 import h5py
 import numpy as np
 import pytest
-
-from compendium.store import (ActivationFileError, ActivationWriter, LayerSpec, is_complete,
-                              open_activations, partial_path)
 from helpers import merged_example, write_merged_layer
+
+from compendium.activations.store import (
+    ActivationFileError,
+    ActivationWriter,
+    LayerSpec,
+    is_complete,
+    open_activations,
+    partial_path,
+)
 
 CLASSES = ["a", "b", "c"]
 PROV = {"model": "tiny", "dataset": "toy:test", "weights_sha256": "00", "preprocessing": "none"}
@@ -16,8 +22,10 @@ LAYERS = [LayerSpec("conv1", 4, kind="conv", shape=(4, 5, 5)), LayerSpec("fc6", 
 
 
 def batch(rng, n):
-    return {"conv1": {"max": rng.random((n, 4)), "mean": rng.random((n, 4))},
-            "fc6": {"max": rng.random((n, 7))}}
+    return {
+        "conv1": {"max": rng.random((n, 4)), "mean": rng.random((n, 4))},
+        "fc6": {"max": rng.random((n, 7))},
+    }
 
 
 def write(path, batches, **kw):
@@ -51,8 +59,12 @@ def test_round_trip(tmp_path):
         mean = np.concatenate([b1["conv1"]["mean"], b2["conv1"]["mean"]]).astype(np.float32)
         np.testing.assert_array_equal(f.activations("conv1", "mean")[:], mean)
         assert f.summaries("fc6") == ["max"]
-        assert f.layer_info("conv1") == {"kind": "conv", "shape": (4, 5, 5), "n_units": 4,
-                                         "summaries": ["max", "mean"]}
+        assert f.layer_info("conv1") == {
+            "kind": "conv",
+            "shape": (4, 5, 5),
+            "n_units": 4,
+            "summaries": ["max", "mean"],
+        }
     with h5py.File(path) as raw:
         assert raw["layers/fc6/max"].chunks == (8, 7)
         assert raw["labels"].dtype == np.int64
@@ -131,12 +143,15 @@ def test_finished_file_is_not_overwritten(tmp_path):
         ActivationWriter(path, LAYERS, CLASSES, PROV)
 
 
-@pytest.mark.parametrize("bad, message", [
-    (lambda b: b.pop("fc6"), "lacks layer 'fc6'"),
-    (lambda b: b["conv1"].pop("mean"), "lacks summary 'mean'"),
-    (lambda b: b["fc6"].update(max=np.zeros((2, 7))), r"expected shape \(3, 7\)"),
-    (lambda b: b["fc6"]["max"].__setitem__((0, 0), np.nan), "NaN"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (lambda b: b.pop("fc6"), "lacks layer 'fc6'"),
+        (lambda b: b["conv1"].pop("mean"), "lacks summary 'mean'"),
+        (lambda b: b["fc6"].update(max=np.zeros((2, 7))), r"expected shape \(3, 7\)"),
+        (lambda b: b["fc6"]["max"].__setitem__((0, 0), np.nan), "NaN"),
+    ],
+)
 def test_bad_batches_are_refused(tmp_path, bad, message):
     b = batch(np.random.default_rng(3), 3)
     bad(b)
@@ -189,8 +204,9 @@ def test_errors_name_the_problem(tmp_path):
 def test_merged_single_file(tmp_path, h5_suffix):
     rng = np.random.default_rng(5)
     lines, per_class = merged_example(rng)
-    path = write_merged_layer(tmp_path / "AN_merged_fc6_max.h5", per_class, lines,
-                              h5_suffix=h5_suffix)
+    path = write_merged_layer(
+        tmp_path / "AN_merged_fc6_max.h5", per_class, lines, h5_suffix=h5_suffix
+    )
     order = sorted(per_class)  # groups in sorted order define the image order
     expected = np.concatenate([per_class[w] for w in order])
     with open_activations(path) as f:

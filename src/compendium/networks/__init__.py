@@ -1,0 +1,1 @@
+"""Layer 2: the networks (small CNNs, torchvision loaders) and their training."""

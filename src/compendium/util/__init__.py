@@ -1,0 +1,1 @@
+"""Layer 0: what every other layer uses (atomic files, the cache, the one error type)."""
