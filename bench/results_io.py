@@ -1,6 +1,6 @@
 """Where the benchmarks keep their figures: CSV files under bench/results/, one row per
 timing, each with the machine it ran on and the date, appended atomically. The book's
-Performance page reads them."""
+Performance page reads them. $BENCH_RESULTS_DIR sends them to another folder instead."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-RESULTS = Path(__file__).resolve().parent / "results"
+#: bench/results/, or the folder named by $BENCH_RESULTS_DIR (e.g. for a trial run).
+RESULTS = Path(os.environ.get("BENCH_RESULTS_DIR") or Path(__file__).resolve().parent / "results")
 
 
 def machine() -> str:

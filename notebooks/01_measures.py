@@ -28,34 +28,27 @@ seed = 0  # seed of the generated units and of the jitter in the plots
 n_seeds = 200  # seeds for the tie-breaking experiment at the end
 
 # %% tags=["remove-input"]
-import warnings
-
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-# tqdm would warn that notebook progress widgets are missing; plain bars are fine.
-warnings.filterwarnings("ignore", message="IProgress not found")
-
 from compendium.chapters import (
-    paper,  # noqa: E402
+    page,
+    paper,
     plots,
-    report,
 )
 from compendium.inputs import synthetic
-from compendium.measures import unit_measures  # noqa: E402
+from compendium.measures import unit_measures
+from compendium.measures.classes import top_n_cut
 
-pd.set_option("display.precision", 3)
-display(
-    report.profile_banner(
-        profile,
-        {
-            "n_classes": n_classes,
-            "n_items": n_items,
-            "seed": seed,
-            "n_seeds": n_seeds,
-        },
-    )
+page.setup(
+    profile,
+    {
+        "n_classes": n_classes,
+        "n_items": n_items,
+        "seed": seed,
+        "n_seeds": n_seeds,
+    },
 )
 
 # %% [markdown]
@@ -237,7 +230,7 @@ plots.jitterplot(
     "worked example",
     highlight_class=0,
     thresholds={
-        "top-5 cut": plots.top_n_cut(x_example, 5),
+        "top-5 cut": top_n_cut(x_example, 5),
         "max-informedness threshold": example_measures["mi_threshold"],
     },
     seed=seed,
@@ -295,7 +288,9 @@ measures[shown].rename(index=case_titles).T
 # 100; Appendix B of the paper uses 100, so that is the column compared):
 
 # %%
-comparison = report.compare_with_paper(measures, paper.reported("Fig. A2"))
+comparison = paper.beside_paper(
+    measures, paper.reported("Fig. A2"), only_reported=True, tolerance=0.005
+)
 comparison.replace({"case": case_titles}).set_index(["case", "measure"])
 
 # %% tags=["remove-input"]
@@ -398,7 +393,7 @@ def case_thresholds(case: str) -> dict[str, float]:
     """The top-60 cut and the max-informedness threshold of one unit."""
     x, _ = cases[case]
     return {
-        "top-60 cut": plots.top_n_cut(x, 60),
+        "top-60 cut": top_n_cut(x, 60),
         "max-informedness threshold": measures.loc[case, "mi_threshold"],
     }
 

@@ -40,63 +40,36 @@ memory_gb = 0.5  # working memory of the measures; more reads more units per pas
 seed = 0  # seed of the jitter and of the sample of images a jitterplot draws
 
 # %% tags=["remove-input"]
-import warnings
-
-import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-# tqdm would warn that notebook progress widgets are missing; plain bars are fine.
-warnings.filterwarnings("ignore", message="IProgress not found")
-
-from compendium.activations.store import open_activations  # noqa: E402
-from compendium.build import stages as steps
+from compendium.build import stages
 from compendium.chapters import alexnet as results
-from compendium.chapters import (
-    paper,  # noqa: E402
-    plots,
-    report,
-)
+from compendium.chapters import page, paper, plots
 from compendium.measures import tables
-from compendium.util.cache import cache_dir  # noqa: E402
+from compendium.util.cache import cache_dir
 
-pd.set_option("display.precision", 3)
-display(
-    report.profile_banner(
-        profile,
-        {
-            "store": store,
-            "layers": layers,
-            "output_layer": output_layer,
-            "output_softmax": output_softmax,
-            "units": units,
-            "top_n": top_n,
-            "fig4_unit": fig4_unit,
-            "max_points": max_points,
-            "memory_gb": memory_gb,
-            "seed": seed,
-        },
-    )
+page.setup(
+    profile,
+    {
+        "store": store,
+        "layers": layers,
+        "output_layer": output_layer,
+        "output_softmax": output_softmax,
+        "units": units,
+        "top_n": top_n,
+        "fig4_unit": fig4_unit,
+        "max_points": max_points,
+        "memory_gb": memory_gb,
+        "seed": seed,
+    },
 )
 
-# Check every choice against the file before any work: a wrong layer or unit range stops
-# here with a message that lists what the file holds.
-store_path = steps.chapter_store(profile, store)
-selection = tables.unit_selection(store_path, layers, units)
-hidden = list(selection)
-if output_layer:
-    tables.unit_selection(store_path, [output_layer])
-p_small, p_large = int(top_n[0]), int(max(top_n))
-precision = f"precision_{p_small}"
-precision_large = f"precision_{p_large}"
-like_paper_top = (p_small, p_large) == (60, 100)
-with open_activations(store_path) as source:
-    labels = source.labels
-    class_names = [name.split(",")[0] for name in source.class_names]
-    layer_sizes = {layer: source.n_units(layer) for layer in source.layers}
-    store_format, store_attrs = source.format, dict(source.attrs)
-n_images = labels.size
-n_classes = int(np.unique(labels).size)
+# Check every choice against the file before any work: a wrong layer, unit range or top-N
+# size stops here with a message that lists what the file holds or what is expected.
+top = results.TopN.from_parameter(top_n)
+source = results.open_source(stages.chapter_store(profile, store), layers, units, output_layer)
+options = results.measure_options(top, memory_gb)
 reported = paper.reported()
 cache = cache_dir() / "measures"
 
@@ -108,36 +81,8 @@ cache = cache_dir() / "measures"
 # analysed a random subset of units of each layer. This run's activations:
 
 # %% tags=["remove-input"]
-if store_format == "alexnet-merged":
-    made_by = "the authors' own activation files"
-else:
-    made_by = (
-        f"model `{store_attrs.get('model')}` on `{store_attrs.get('dataset')}` "
-        f"({store_attrs.get('selection', 'all')} images)"
-    )
-display(
-    Markdown(
-        f"This run reads `{store_path}`: {made_by}. It holds {n_images:,} images of "
-        f"{n_classes} classes, so a class holds about {n_images / n_classes:,.0f} images and "
-        f"a unit that picked images at random would reach a precision near "
-        f"1/{n_classes} = {1 / n_classes:.3f} (in the paper, 1/1000 = .001)."
-    )
-)
-paper_units = reported[reported["measure"] == "units"].set_index("layer")["value"]
-sizes = pd.DataFrame(
-    {
-        "units in the layer": {layer: layer_sizes[layer] for layer in selection},
-        "units measured": {
-            layer: f"{r.start}:{r.stop} ({r.stop - r.start})" for layer, r in selection.items()
-        },
-        "paper: units measured": {layer: paper_units.get(layer, np.nan) for layer in selection},
-        "paper: units in the layer": {
-            layer: {"conv5": 256, "fc6": 4096, "fc7": 4096}.get(layer, np.nan)
-            for layer in selection
-        },
-    }
-).rename_axis("layer")
-sizes.style.format(
+display(Markdown(results.describe_source(source, reported)))
+results.layer_sizes(source, reported).style.format(
     {"paper: units measured": "{:,.0f}", "paper: units in the layer": "{:,.0f}"}, na_rep=""
 )
 
@@ -150,18 +95,10 @@ sizes.style.format(
 # a moment. Each row is one unit; a few of them:
 
 # %%
-options = {"top": tuple(top_n), "memory_bytes": int(memory_gb * 2**30), "progress": False}
-table = tables.measure_selection(store_path, selection, cache_dir=cache, **options)
+table = tables.measure_selection(source.path, source.selection, cache_dir=cache, **options)
 
 # %% tags=["remove-input"]
-(
-    table[
-        ["layer", "unit", precision, "ccmas", "recall_p100", "max_informedness", "mi_false_alarm"]
-    ]
-    .head()
-    .style.format(precision=3, na_rep="NaN")
-    .hide(axis="index")
-)
+results.measures_preview(table, top).style.format(precision=3, na_rep="NaN").hide(axis="index")
 
 # %% [markdown]
 # (ch-alexnet-fig3)=
@@ -178,64 +115,20 @@ table = tables.measure_selection(store_path, selection, cache_dir=cache, **optio
 # its numbers.
 
 # %%
-panels = results.fig3_panels(top_n)
+panels = results.fig3_panels(top.sizes)
 stats = results.layer_distributions(table, list(panels))
-reference = results.fig3_reference(reported) if like_paper_top else None
-plots.box_plots(stats, panels, layers=list(selection), reference=reference)
+reference = results.fig3_marks(reported, top)
+plots.box_plots(stats, panels, layers=source.hidden, reference=reference)
 
 # %% [markdown]
 # The same statistics as numbers: each cell is the mean ± its standard error, with the
 # median in brackets; the paper's mean CCMAS has its own row.
 
 # %% tags=["remove-input"]
-cells = stats.assign(
-    cell=[
-        f"{m:.3f} ± {e:.3f} ({md:.3f})"
-        for m, e, md in zip(stats["mean"], stats["sem"].fillna(0), stats["median"], strict=False)
-    ]
-)
-shown = cells.pivot(index="measure", columns="layer", values="cell")
-shown = shown.reindex(index=list(panels), columns=hidden).rename(index=panels)
-paper_means = reported[(reported["source"] == "Appendix C") & (reported["measure"] == "mean_ccmas")]
-paper_row = paper_means.set_index("layer")["value"].reindex(hidden)
-shown.loc["c. CCMAS: the paper's mean"] = [f"{v:.3f}" if v == v else "" for v in paper_row]
-order = list(shown.index)
-order.insert(order.index(panels["ccmas"]) + 1, order.pop())
-shown.loc[order].rename_axis(index=None, columns=None)
+results.fig3_table(stats, panels, source.hidden, reported)
 
 # %% tags=["remove-input"]
-medians = stats.set_index(["measure", "layer"])["median"]
-means = stats.set_index(["measure", "layer"])["mean"]
-lines = []
-lines.append(
-    "Median precision of the top {} is {} and median CCMAS {} (layer by layer: {}).".format(
-        p_small,
-        ", ".join(f"{medians[(precision, name)]:.2f}" for name in hidden),
-        ", ".join(f"{medians[('ccmas', name)]:.2f}" for name in hidden),
-        ", ".join(hidden),
-    )
-)
-lines.append(
-    "The signal-detection measures sit lower: median recall at perfect precision is {}, "
-    "median maximum informedness {}, and at that informedness the median share of false "
-    "alarms among the images above the threshold is {}.".format(
-        ", ".join(f"{medians[('recall_p100', name)]:.2f}" for name in hidden),
-        ", ".join(f"{medians[('max_informedness', name)]:.2f}" for name in hidden),
-        ", ".join(f"{medians[('mi_false_alarm', name)]:.2f}" for name in hidden),
-    )
-)
-compared = [name for name in hidden if (paper_means["layer"] == name).any()]
-if compared:
-    lines.append(
-        "The paper's mean CCMAS is "
-        + ", ".join(
-            f"{paper_means.loc[paper_means['layer'] == name, 'value'].iloc[0]:.3f} for {name} "
-            f"(this run {means[('ccmas', name)]:.3f})"
-            for name in compared
-        )
-        + "."
-    )
-display(Markdown("**This run.** " + " ".join(lines)))
+display(Markdown(results.describe_fig3(stats, source.hidden, top, reported)))
 
 # %% [markdown]
 # What to look for: in the paper, the boxes of panels a (precision) and c (CCMAS) sit high
@@ -257,62 +150,24 @@ display(Markdown("**This run.** " + " ".join(lines)))
 # number):
 
 # %%
-counts = results.quoted_counts(table, threshold=0.9, precision=precision)
+counts = results.quoted_counts(table, threshold=0.9, precision=top.precision)
 
 # %% tags=["remove-input"]
-per_layer = counts[["units", "n_precision_above_0.9", "n_ccmas_above_0.9", "n_localist"]]
-quoted = reported[reported["source"].str.startswith("Sec.") & reported["unit"].isna()]
-if not like_paper_top:  # the paper's precision counts are of the top 60
-    quoted = quoted[quoted["measure"] != "n_precision_above_0.9"]
-counts_beside = results.beside_paper(per_layer, quoted).rename(
-    columns={
-        "n_precision_above_0.9": "precision > .9",
-        "n_ccmas_above_0.9": "CCMAS > .9",
-        "n_localist": "localist",
-    },
-    level=0,
-)
-counts_beside.style.format("{:,.0f}", na_rep="")
+results.counts_beside_paper(counts, reported, top).style.format("{:,.0f}", na_rep="")
 
 # %% [markdown]
 # And over every measured unit of the network, with the unit each number belongs to:
 
 # %%
-extremes = results.network_extremes(table, class_names)
+extremes = results.network_extremes(table, source.class_names)
 
 # %% tags=["remove-input"]
-extremes = extremes.join(results.paper_extremes(reported))
-(
-    extremes.set_index("number")
-    .rename(columns={"value": "this run"})
-    .rename_axis(index=None)
-    .style.format({"this run": "{:.3f}", "paper": "{:.2f}"}, na_rep="")
+results.extremes_beside_paper(extremes, reported).style.format(
+    {"this run": "{:.3f}", "paper": "{:.2f}"}, na_rep=""
 )
 
 # %% tags=["remove-input"]
-fc7_like = "fc7" if "fc7" in counts.index else counts.index[-1]
-n_fc7 = int(counts.loc[fc7_like, "units"])
-share_p = counts.loc[fc7_like, "n_precision_above_0.9"] / n_fc7
-share_c = counts.loc[fc7_like, "n_ccmas_above_0.9"] / n_fc7
-n_localist = int(counts["n_localist"].sum())
-best_r = extremes.loc["best_recall_p100"]
-best_mi = extremes.loc["best_max_informedness"]
-low_fa = extremes.loc["min_mi_false_alarm"]
-text = (
-    f"In {fc7_like}, {share_p:.1%} of this run's units have a precision above .9 and "
-    f"{share_c:.1%} a CCMAS above .9; in the paper's fc7 the shares are 14/2,239 = 0.6% and "
-    f"1,487/2,239 = 66.4%. "
-)
-text += (
-    f"{n_localist} of this run's {len(table):,} units {'is' if n_localist == 1 else 'are'} "
-    f"localist (the paper found none). The best recall at perfect precision is "
-    f"{best_r['value']:.2f} ({best_r['unit']}, paper .08); the best maximum informedness is "
-    f"{best_mi['value']:.2f} ({best_mi['unit']}, for {best_mi['class']}; paper .91), with "
-    f"{extremes.loc['its_mi_false_alarm', 'value']:.0%} false alarms above its threshold "
-    f"(paper more than 99%); the fewest false alarms at any unit's best threshold are "
-    f"{low_fa['value']:.0%} (paper 96%)."
-)
-display(Markdown(f"**This run.** {text}"))
+display(Markdown(results.describe_counts(counts, extremes, len(table), reported)))
 
 # %% [markdown]
 # (ch-alexnet-fig4)=
@@ -328,35 +183,11 @@ display(Markdown(f"**This run.** {text}"))
 # histogram of its class, and a histogram of every image that activates it at all.
 
 # %% tags=["remove-input"]
-if fig4_unit:
-    fig4_layer, fig4_index = results.parse_unit_label(fig4_unit)
-    tables.unit_selection(store_path, [fig4_layer], {fig4_layer: f"{fig4_index}:{fig4_index + 1}"})
-    in_table = table[(table["layer"] == fig4_layer) & (table["unit"] == fig4_index)]
-    unit_row = (
-        in_table.iloc[0]
-        if len(in_table)
-        else tables.measure_layers(
-            store_path, [fig4_layer], slice(fig4_index, fig4_index + 1), top=tuple(top_n)
-        ).iloc[0]
-    )
-else:
-    unit_row = results.most_detector_like(table, precision)
-    fig4_layer, fig4_index = unit_row["layer"], int(unit_row["unit"])
-fig4_label = results.unit_label(fig4_layer, fig4_index)
-fig4_class = int(unit_row[f"{precision}_class"])
-with open_activations(store_path) as source:
-    column = source.activations(fig4_layer)[:, fig4_index : fig4_index + 1]
-x = np.asarray(column, dtype=float)[:, 0]
-display(
-    Markdown(
-        f"This run's unit is **{fig4_label}**: precision {unit_row[precision]:.2f} for "
-        f"{class_names[fig4_class]}, CCMAS {unit_row['ccmas']:.2f}, maximum informedness "
-        f"{unit_row['max_informedness']:.2f}."
-    )
-)
+unit = results.fig4_unit(source, table, fig4_unit, top)
+display(Markdown(results.describe_fig4_unit(unit, source.class_names)))
 
 # %%
-numbers = results.unit_figure_numbers(x, labels, fig4_class, top=p_small)
+numbers = results.unit_figure_numbers(unit.activations, source.labels, unit.cls, top=top.small)
 
 # %% [markdown]
 # Its numbers beside those of the paper's fc6.1199. The paper's maximum informedness is the
@@ -364,102 +195,35 @@ numbers = results.unit_figure_numbers(x, labels, fig4_class, top=p_small)
 # the class the unit's precision counts, the threshold Fig. 4 draws.
 
 # %% tags=["remove-input"]
-paper_unit = reported[
-    (reported["layer"] == "fc6")
-    & (reported["unit"] == 1199)
-    & reported["source"].str.startswith(("Sec. 3.1", "Fig. 4"))
-]
-paper_unit = paper_unit.groupby("measure")["value"].first()
-rows = {
-    f"precision (top {p_small})": (unit_row[precision], paper_unit.get("precision_60")),
-    "CCMAS": (unit_row["ccmas"], paper_unit.get("ccmas")),
-    "max informedness": (unit_row["max_informedness"], paper_unit.get("max_informedness")),
-    "false-alarm proportion at max informedness": (
-        unit_row["mi_false_alarm"],
-        paper_unit.get("mi_false_alarm"),
-    ),
-    "max informedness for its class": (numbers["class_max_informedness"], np.nan),
-    "false-alarm proportion there": (numbers["class_mi_false_alarm"], np.nan),
-    f"images of its class above the top-{p_small} cut": (
-        numbers[f"top{p_small}_hits"],
-        paper_unit.get("top60_hits"),
-    ),
-    "images of its class": (numbers["class_count"], paper_unit.get("class_count")),
-    f"recall at the top-{p_small} cut": (
-        numbers[f"top{p_small}_recall"],
-        paper_unit.get("top60_recall"),
-    ),
-    f"false-alarm proportion at the top-{p_small} cut": (
-        numbers[f"top{p_small}_false_alarm"],
-        paper_unit.get("top60_false_alarm"),
-    ),
-    "images at exactly 0 (all classes)": (numbers["n_zero_all"], paper_unit.get("n_zero_all")),
-    "images of its class at exactly 0": (numbers["n_zero_class"], paper_unit.get("n_zero_class")),
-    "share of its class at exactly 0": (
-        numbers["share_zero_class"],
-        paper_unit.get("share_zero_class"),
-    ),
-    "mean activation of its class": (numbers["class_mean"], paper_unit.get("class_mean")),
-    "largest activation of its class": (numbers["class_max"], paper_unit.get("class_max")),
-}
-fig4_table = pd.DataFrame(
-    rows,
-    index=[
-        f"this run: {fig4_label} ({class_names[fig4_class]})",
-        "paper: fc6.1199 (Monarch butterfly)",
-    ],
-).T
-counted = [row for row in fig4_table.index if row.startswith("images")]
-(
-    fig4_table.style.format("{:.3f}", na_rep="").format(
-        "{:,.0f}", subset=pd.IndexSlice[counted, :], na_rep=""
-    )
+fig4_table = results.fig4_beside_paper(unit, numbers, source.class_names, top, reported)
+fig4_table.style.format("{:.3f}", na_rep="").format(
+    "{:,.0f}", subset=pd.IndexSlice[results.image_count_rows(fig4_table), :], na_rep=""
 )
 
 # %% tags=["remove-input"]
-sample = results.jitter_sample(labels, fig4_class, max_points, seed)
-n_other = int((labels != fig4_class).sum())
-if sample.size < n_images:
-    drawn = (
-        f"all {numbers['class_count']:,} images of {class_names[fig4_class]} and a random "
-        f"{sample.size - numbers['class_count']:,} of the other {n_other:,}"
-    )
-    display(
-        Markdown(
-            f"With {n_images:,} images a jitterplot of every image would be too heavy for a web "
-            f"page, so it draws {drawn} (seed {seed}; `max_points = {max_points}`). The "
-            "thresholds and every number on this page use all the images."
-        )
-    )
-else:
-    drawn = f"all {n_images:,} images"
-thresholds = {
-    f"max-informedness threshold for {class_names[fig4_class]}": numbers["class_mi_threshold"],
-    f"top-{p_small} cut": numbers[f"top{p_small}_threshold"],
-}
+plan = results.jitter_plan(source, unit, numbers, max_points, seed, top)
+if plan.note:
+    display(Markdown(plan.note))
 
 # %%
 plots.jitterplot(
-    x[sample],
-    labels[sample],
-    class_names,
-    fig4_label,
-    highlight_class=fig4_class,
-    thresholds=thresholds,
+    unit.activations[plan.sample],
+    source.labels[plan.sample],
+    source.class_names,
+    unit.label,
+    highlight_class=unit.cls,
+    thresholds=plan.thresholds,
     seed=seed,
-    image_index=sample,
-    title=f"{fig4_label}: {drawn} ({class_names[fig4_class]} highlighted)",
+    image_index=plan.sample,
+    title=plan.title,
 )
 
 # %% tags=["remove-input"]
-zero_others = int(np.sum((x[sample] == 0) & (labels[sample] != fig4_class)))  # as drawn
-if zero_others and numbers["n_zero_class"]:
-    display(
-        Markdown(
-            f"The images of {class_names[fig4_class]} are drawn on top: at exactly zero the "
-            f"{numbers['n_zero_class']:,} of them cover {zero_others:,} images of other classes."
-        )
-    )
+overlap = results.describe_zero_overlap(
+    unit, source.labels, plan.sample, numbers, source.class_names
+)
+if overlap:
+    display(Markdown(overlap))
 
 # %% [markdown]
 # The histogram of the class alone shows where its images fall, and how many the top-N
@@ -467,48 +231,32 @@ if zero_others and numbers["n_zero_class"]:
 
 # %%
 plots.histogram(
-    x,
-    labels,
-    class_names,
-    fig4_label,
-    highlight_class=fig4_class,
-    thresholds=thresholds,
+    unit.activations,
+    source.labels,
+    source.class_names,
+    unit.label,
+    highlight_class=unit.cls,
+    thresholds=plan.thresholds,
     which="class",
 )
 
 # %% tags=["remove-input"]
-display(
-    Markdown(
-        f"Like the inset of the paper's Fig. 4, the histogram of every image leaves out the "
-        f"{numbers['n_zero_all']:,} images at exactly zero ({numbers['n_zero_all'] / n_images:.0%} "
-        f"of all; the paper's unit has 596,734 of 721,536, 83%), which would dwarf every other bar:"
-    )
-)
+display(Markdown(results.describe_zero_inset(numbers, source.n_images, reported)))
 
 # %%
-active = x > 0
+active = unit.activations > 0
 plots.histogram(
-    x[active],
-    labels[active],
-    class_names,
-    f"{fig4_label} (images above 0)",
-    highlight_class=fig4_class,
-    thresholds=thresholds,
+    unit.activations[active],
+    source.labels[active],
+    source.class_names,
+    f"{unit.label} (images above 0)",
+    highlight_class=unit.cls,
+    thresholds=plan.thresholds,
     which="all",
 )
 
 # %% tags=["remove-input"]
-verdict = (
-    f"**This run.** Unit {fig4_label} puts {numbers[f'top{p_small}_hits']} images of "
-    f"{class_names[fig4_class]} among its top {p_small} (precision {unit_row[precision]:.2f}; "
-    f"the paper's fc6.1199: 59 of 60). That is {numbers[f'top{p_small}_recall']:.0%} of the "
-    f"class's {numbers['class_count']:,} images (paper 5% of 1,241); "
-    f"{numbers['n_zero_class']:,} of them ({numbers['share_zero_class']:.1%}) give exactly zero "
-    f"(paper 72, 5.8%), and at the best threshold for the class "
-    f"{numbers['class_mi_false_alarm']:.0%} of the images above it belong to other classes "
-    f"(paper more than 99%)."
-)
-display(Markdown(verdict))
+display(Markdown(results.describe_fig4(unit, numbers, source.class_names, top, reported)))
 
 # %% [markdown]
 # (ch-alexnet-a1)=
@@ -522,17 +270,11 @@ display(Markdown(verdict))
 # probabilities, when `output_softmax` is set (the paper does not say which form it used).
 
 # %%
-ranked, order = table, hidden[::-1]  # the paper's order: top layer first
-if output_layer:
-    output = tables.measure_layers(
-        store_path, [output_layer], cache_dir=cache, softmax=bool(output_softmax), **options
-    )
-    ranked, order = pd.concat([output, table]), [output_layer, *order]
-top = results.top_units(ranked, ("ccmas", precision_large), layers=order)
+output = results.measure_output(source, output_layer, cache, output_softmax, options)
+a1_units = results.table_a1_units(table, source.hidden, top, output)
 
 # %% tags=["remove-input"]
-paper_a1 = reported[reported["source"] == "Table A1"]
-a1 = results.table_a1_beside_paper(top, paper_a1, precision_large)
+a1 = results.table_a1_beside_paper(a1_units, paper.reported("Table A1"), top.precision_large)
 a1.style.format(
     {
         "CCMAS": "{:.3f}",
@@ -544,37 +286,7 @@ a1.style.format(
 ).hide(axis="index")
 
 # %% tags=["remove-input"]
-best_ccmas = table["ccmas"].max()
-tied = table[table["ccmas"] >= best_ccmas - 5e-4]  # equal to the three decimals shown
-if len(tied) == 1:
-    best = tied.iloc[0]
-    text = (
-        f"**This run.** The hidden unit with the highest CCMAS is "
-        f"{results.unit_label(best['layer'], best['unit'])} ({best_ccmas:.3f}), and "
-        f"{best[precision_large]:.0%} of its top {p_large} images share a class "
-    )
-else:
-    text = (
-        f"**This run.** {len(tied)} hidden units share the highest CCMAS, {best_ccmas:.3f}; "
-        f"the share of their top {p_large} images held by one class ranges from "
-        f"{tied[precision_large].min():.0%} to {tied[precision_large].max():.0%} "
-    )
-text += "(paper: fc7.31, .94 and 11%). "
-same = [
-    r["layer"]
-    for _, r in a1.iterrows()
-    if r["ranked by"] == "CCMAS"
-    and r["unit"] in set(a1.loc[a1["ranked by"] == "precision", "unit"])
-]
-text += (
-    f"The two rankings pick the same unit in {', '.join(same)}; "
-    if same
-    else "The two rankings pick a different unit in every layer, as in the paper; "
-)
-text += "the paper's units are named beside this run's only to show their scores."
-if output_layer and not output_softmax:
-    text += " The output layer is measured on its raw values."
-display(Markdown(text))
+display(Markdown(results.describe_table_a1(table, a1, top, reported, output_layer, output_softmax)))
 
 # %% [markdown]
 # (ch-alexnet-a2)=
@@ -589,26 +301,15 @@ display(Markdown(text))
 # paper reports all p < .001).
 
 # %%
-corr = results.measure_correlations(table, results.table_a2_measures(top_n))
-pairs = results.correlation_pairs(corr, table).set_index("pair")
+pairs = results.table_a2_pairs(table, top, reported)
 
 # %% tags=["remove-input"]
-if like_paper_top:
-    paper_a2 = reported[reported["source"] == "Table A2"].set_index("case")["value"]
-    pairs["paper"] = paper_a2.reindex(pairs.index)
 pairs.style.format({"correlation": "{:.2f}", "paper": "{:.2f}", "p": "{:.1e}"}, na_rep="")
 
 # %% tags=["remove-input"]
-if like_paper_top:
-    same_sign = int((np.sign(pairs["correlation"]) == np.sign(pairs["paper"])).sum())
-    gap = (pairs["correlation"] - pairs["paper"]).abs()
-    display(
-        Markdown(
-            f"**This run.** {same_sign} of the {len(pairs)} correlations have the paper's sign; "
-            f"they differ from the paper's by {gap.median():.2f} at the median and by "
-            f"{gap.max():.2f} at most ({gap.idxmax().replace('|', ' with ')})."
-        )
-    )
+a2_text = results.describe_table_a2(pairs)
+if a2_text:
+    display(Markdown(a2_text))
 
 # %% [markdown]
 # (ch-alexnet-c)=
@@ -624,38 +325,10 @@ if like_paper_top:
 c_table = results.ccmas_vs_ccmas2(table)
 
 # %% tags=["remove-input"]
-c_beside = results.beside_paper(
-    c_table[["mean_ccmas", "mean_ccmas_2"]],
-    reported[reported["source"] == "Appendix C"]
-    .dropna(subset=["layer"])
-    .loc[lambda r: r["unit"].isna()],
-)
-c_beside[("mean_difference", "this run")] = c_table["mean_difference"]
-c_beside.style.format(precision=3, na_rep="")
+results.appendix_c_beside_paper(c_table, reported).style.format(precision=3, na_rep="")
 
 # %% tags=["remove-input"]
-text = (
-    "**This run.** "
-    + "; ".join(
-        f"{'In' if i == 0 else 'in'} {layer} the mean CCMAS is {row['mean_ccmas']:.3f} and the mean CCMAS2 "
-        f"{row['mean_ccmas_2']:.3f}"
-        for i, (layer, row) in enumerate(c_table.iterrows())
-    )
-    + "."
-)
-example = table[(table["layer"] == "fc7") & (table["unit"] == 0)]
-if len(example):
-    e = example.iloc[0]
-    if np.isnan(e["ccmas"]):
-        text += " Unit fc7.0 gives zero for every image, so its CCMAS is undefined."
-    else:
-        text += (
-            f" Unit fc7.0 has a CCMAS of {e['ccmas']:.3f} for {class_names[int(e['ccmas_class'])]} "
-            f"and {e['ccmas_2']:.3f} for {class_names[int(e['ccmas_2_class'])]} (paper: .813 for "
-            f"'maypole', .808 for 'chainsaw'; this run's fc7.0 is another unit of another network, "
-            f"unless the profile reads the authors' files)."
-        )
-display(Markdown(text))
+display(Markdown(results.describe_appendix_c(c_table, table, source.class_names, reported)))
 
 # %% [markdown]
 # (ch-alexnet-verdict)=
@@ -665,36 +338,13 @@ display(Markdown(text))
 # shows it:
 
 # %% tags=["remove-input"]
-findings = results.paper_findings(table, precision)
-n_same = int(findings["same"].sum())
-findings["same"] = findings["same"].map({True: "yes", False: "no"})
-display(findings.style.hide(axis="index"))
-display(
-    Markdown(
-        f"This run shows {n_same} of the {len(findings)} findings. A finding it does not show "
-        f"is not a failure to reproduce the paper unless the profile reads the paper's own "
-        f"activations: the reasons follow."
-    )
-)
+findings = results.paper_findings(table, top.precision, reported)
+display(results.findings_shown(findings).style.hide(axis="index"))
+display(Markdown(results.describe_findings(findings)))
 
 # %% tags=["remove-input"]
 # A worked number for the base-rate argument below, with this run's class count.
-catch, stray = 0.5, 0.01
-fa_here = stray * (n_classes - 1) / (catch + stray * (n_classes - 1))
-fa_paper = stray * 999 / (catch + stray * 999)
-display(
-    Markdown(
-        f"Why they can differ. **The number of classes.** Among {n_classes} classes of about "
-        f"equal size a class holds {1 / n_classes:.0%} of the images; among the paper's 1,000, "
-        f"0.1%. Suppose a unit's threshold lets through half the images of its class and 1% of "
-        f"all the others. With {n_classes} classes the images above the threshold are "
-        f"{fa_here:.0%} false alarms; with 1,000 classes they are {fa_paper:.0%}. The same "
-        f"unit, judged by the same measure, looks far more like a detector when there are few "
-        f"classes to confuse its class with, so the false-alarm proportions, recall at perfect "
-        f"precision and localist counts of a {n_classes}-class network cannot be held to the paper's "
-        f"values. Chance precision moves the same way (1/{n_classes} here against 1/1000)."
-    )
-)
+display(Markdown(results.describe_base_rate(source.n_classes, reported)))
 
 # %% [markdown]
 # **The network and the images.** Unless the profile reads the authors' files, the units

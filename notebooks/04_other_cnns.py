@@ -72,51 +72,51 @@ synsets = None  # imagenet: 'wnid name' lines; None: ImageNet-1k's order
 max_per_class = 100  # imagenet: the first images of each class, as in Appendix D
 
 # %% tags=["remove-input"]
-import logging
-import warnings
+from IPython.display import display
 
-import numpy as np
-import pandas as pd
-from IPython.display import Markdown, display
+from compendium.build.profiles import expand  # ${NAME} in a profile: an environment variable
+from compendium.chapters import dissection_page, other_cnns, page, paper
+from compendium.chapters.other_cnns import Settings
 
-# tqdm would warn that notebook progress widgets are missing; plain bars are fine.
-warnings.filterwarnings("ignore", message="IProgress not found")
-logging.basicConfig(level=logging.WARNING)
-
-from compendium.chapters import (
-    other_cnns,  # noqa: E402
-    plots,
-    report,
+page.setup(
+    profile,
+    {
+        "data": data,
+        "nets": [n["name"] for n in nets],
+        "layers": [n["layer"] for n in nets],
+        "super_category": super_category,
+        "quantile": quantile,
+        "iou_threshold": iou_threshold,
+        "published_quantile": published_quantile,
+        "nominate_rule": nominate_rule,
+        "epochs": epochs,
+        "n_train": n_train,
+        "n_images": n_images,
+        "top_n": top_n,
+        "seed": seed,
+    },
+    max_columns=30,
 )
-from compendium.inputs.categories import SUPER_CATEGORIES  # noqa: E402
-from compendium.inputs.datasets import FASHION_MNIST_CLASSES, load_fashion_mnist  # noqa: E402
-from compendium.methods.dissect import class_concepts  # noqa: E402
-
-pd.set_option("display.precision", 3)
-pd.set_option("display.max_columns", 30)
-display(
-    report.profile_banner(
-        profile,
-        {
-            "data": data,
-            "nets": [n["name"] for n in nets],
-            "layers": [n["layer"] for n in nets],
-            "super_category": super_category,
-            "quantile": quantile,
-            "iou_threshold": iou_threshold,
-            "published_quantile": published_quantile,
-            "nominate_rule": nominate_rule,
-            "epochs": epochs,
-            "n_train": n_train,
-            "n_images": n_images,
-            "top_n": top_n,
-            "seed": seed,
-        },
-    )
+settings = Settings.from_parameters(
+    data=data,
+    super_category=super_category,
+    super_category_classes=super_category_classes,
+    quantile=quantile,
+    iou_threshold=iou_threshold,
+    published_quantile=published_quantile,
+    nominate_rule=nominate_rule,
+    epochs=epochs,
+    n_train=n_train,
+    n_images=n_images,
+    top_n=top_n,
+    max_points=max_points,
+    threads=threads,
+    seed=seed,
+    image_folder=expand(image_folder, profile),
+    synsets=synsets,
+    max_per_class=max_per_class,
 )
-if data not in ("fashion-mnist", "imagenet"):
-    raise ValueError(f"data must be 'fashion-mnist' or 'imagenet', not {data!r}")
-fashion = data == "fashion-mnist"
+reported = paper.reported()
 
 # %% [markdown]
 # ## Network Dissection in five steps
@@ -186,71 +186,9 @@ fashion = data == "fashion-mnist"
 # 100 ImageNet images per class.
 
 # %% tags=["remove-input", "remove-stderr"]
-if fashion:
-    specs = other_cnns.net_specs(nets)
-    groups = dict(SUPER_CATEGORIES)
-    if super_category_classes is not None:
-        groups[super_category] = tuple(super_category_classes)
-    if super_category not in groups:
-        raise ValueError(
-            f"super_category {super_category!r} is not one of "
-            f"{', '.join(groups)}; give its classes as super_category_classes"
-        )
-    concepts = class_concepts(list(FASHION_MNIST_CLASSES), groups)
-    results = [
-        other_cnns.dissect_small_net(
-            spec,
-            super_category=super_category,
-            concepts=concepts,
-            quantile=quantile,
-            iou_threshold=iou_threshold,
-            rule=nominate_rule,
-            epochs=epochs,
-            n_train=n_train,
-            seed=seed,
-            n_images=n_images,
-            top=top_n,
-            threads=threads,
-        )
-        for spec in specs
-    ]
-else:
-    from compendium.build.profiles import expand  # ${NAME} in a profile: an environment variable
-
-    image_folder, nets = expand(image_folder, profile), expand(nets, profile)
-    if image_folder is None:
-        raise ValueError(
-            "the imagenet data need image_folder: the folder of ILSVRC-2012 "
-            "images with one sub-folder per WordNet id (set it in "
-            "notebooks/params/imagenet.yml)"
-        )
-    if not super_category_classes:
-        raise ValueError(
-            "give super_category_classes: the WordNet ids of the super-category "
-            "(for 'bus': n04146614, n04487081, n03769881)"
-        )
-    results = [
-        other_cnns.imagenet_result(
-            entry,
-            image_folder=image_folder,
-            synsets=synsets,
-            max_per_class=max_per_class,
-            group_wnids=super_category_classes,
-            super_category=super_category,
-            iou_threshold=iou_threshold,
-            top=top_n,
-            seed=seed,
-        )
-        for entry in nets
-    ]
-group_names = [results[0].class_names[c] for c in results[0].group]
-display(
-    Markdown(
-        f"The super-category **{super_category}** is made of the classes "
-        f"{', '.join(group_names)}. The networks of this run:"
-    )
-)
-display(pd.DataFrame({r.name: r.info for r in results}))
+run = other_cnns.run_networks(settings, expand(nets, profile))
+for shown in dissection_page.networks_outputs(run):
+    display(shown)
 
 # %% [markdown]
 # ## What the published quantile means on these images
@@ -268,56 +206,8 @@ display(pd.DataFrame({r.name: r.info for r in results}))
 # consequence.
 
 # %% tags=["remove-input", "remove-stderr"]
-if fashion:
-    images = load_fashion_mnist("test")
-    images = images.subset(n_images) if n_images else images
-    first = results[0]
-    check = other_cnns.cached_dissection(
-        first.trained,
-        images,
-        first.layer,
-        concepts,
-        quantile=published_quantile,
-        iou_threshold=iou_threshold,
-    )
-    ceilings = other_cnns.iou_ceilings(
-        images,
-        concepts,
-        {
-            f"ceiling at a = {published_quantile}": published_quantile,
-            f"ceiling at a = {quantile} (this page)": quantile,
-        },
-    )
-    display(ceilings)
-    labelled = check.table()
-    counts = labelled[labelled["detector"]]["label"].value_counts()
-    best_here = check.iou_table()[super_category].max()
-    display(
-        Markdown(
-            f"With the published quantile ({published_quantile}), {first.name}'s "
-            f"`{first.layer}` has {int(labelled['detector'].sum())} detectors of "
-            f"{check.n_units} units: "
-            + (", ".join(f"{n} {name}" for name, n in counts.items()) or "none")
-            + f". **{int(counts.get(super_category, 0))}** of them are {super_category} "
-            f"detectors; the best {super_category} IoU of any unit is {best_here:.3f}, against a "
-            f"ceiling of {ceilings.loc[super_category].iloc[1]:.3f}. After enlarging the maps, "
-            f"{100 * check.active_fraction:.2f}% of all pixels lie above the units' thresholds "
-            f"on average (the enlarged maps are smoother than the raw ones, so fewer of their "
-            f"pixels pass). The rest of this page uses the quantile {quantile}"
-            + (
-                " (the published value)."
-                if quantile == published_quantile
-                else ", under which a unit's masks can cover as much as the super-category's."
-            )
-        )
-    )
-else:
-    display(
-        Markdown(
-            "This section needs concept masks, which ImageNet does not have; the "
-            "IoU values below are the published ones."
-        )
-    )
+for shown in dissection_page.quantile_outputs(run):
+    display(shown)
 
 # %% [markdown]
 # ## The units Network Dissection nominates
@@ -330,46 +220,8 @@ else:
 # passes the threshold is nominated, whatever its best concept.
 
 # %% tags=["remove-input"]
-if fashion:
-    labels_by_net = {}
-    for r in results:
-        t = r.dissection.table()
-        labels_by_net[r.name] = t.groupby("label")["detector"].agg(units="size", detectors="sum")
-    overview = pd.concat(labels_by_net, axis=1).fillna(0).astype(int)
-    overview.index.name = "best concept"
-    display(overview)
-    timing = pd.DataFrame(
-        {
-            r.name: {
-                "layer": r.layer,
-                "units": r.dissection.n_units,
-                "map": "x".join(map(str, r.dissection.map_shape)),
-                **r.dissection.seconds,
-                "kept values (MB)": round(r.dissection.buffer_bytes / 2**20, 1),
-            }
-            for r in results
-        }
-    ).T
-    display(
-        Markdown(
-            "Time per dissected layer on the machine that built this page (cached "
-            "results keep the time of the run that computed them), and the most "
-            "memory the threshold's buffer of kept values can take:"
-        )
-    )
-    display(timing)
-for r in results:
-    # imagenet: Network Dissection's numbers (from 1); the networks trained here: from 0
-    numbers = r.units["unit"] + (0 if fashion else 1)
-    listed = ", ".join(f"{u} ({i:.3g})" for u, i in zip(numbers, r.units["iou"], strict=False))
-    display(
-        Markdown(
-            f"**{r.name}**, `{r.layer}`: {len(r.units)} units nominated as {super_category} "
-            f"detectors"
-            + ("" if fashion else " (numbered from 1)")
-            + (f": {listed}" if len(r.units) else ".")
-        )
-    )
+for shown in dissection_page.nominated_outputs(run):
+    display(shown)
 
 # %% [markdown]
 # ## Tables A3-A5 for this run's nominated units
@@ -385,19 +237,8 @@ for r in results:
 # Units are numbered from 0 (see above).
 
 # %% tags=["remove-input"]
-detector_tables = {r.name: r.table for r in results}
-for r in results:
-    display(Markdown(f"**{r.name}**, layer `{r.layer}`"))
-    if r.table.empty:
-        display(Markdown(f"No unit of this layer is nominated as a {super_category} detector."))
-    else:
-        shown = r.table.set_index("unit")
-        if nominate_rule == "label":  # every row's best concept is the super-category
-            shown = shown.drop(columns="label")
-        # two narrower tables: the paper's columns, then the signal-detection measures
-        split = shown.columns.get_loc("recall_p100")
-        display(other_cnns.display_table(shown.iloc[:, :split]))
-        display(other_cnns.display_table(shown.iloc[:, split:]))
+for shown in dissection_page.detector_table_outputs(run):
+    display(shown)
 
 # %% [markdown]
 # The paper's own three tables, for comparison (unit numbers counted from 1; the paper
@@ -405,9 +246,8 @@ for r in results:
 # A4-A5):
 
 # %% tags=["remove-input", "hide-output"]
-for source, (network, layer) in other_cnns.PAPER_TABLES.items():
-    display(Markdown(f"**{source}**: {network}, `{layer}`"))
-    display(other_cnns.paper_table(source).drop(columns=["network", "layer"]).set_index("unit"))
+for shown in dissection_page.paper_table_outputs(reported):
+    display(shown)
 
 # %% [markdown]
 # ## Fig. 6: the top-IoU unit of each network
@@ -420,48 +260,15 @@ for source, (network, layer) in other_cnns.PAPER_TABLES.items():
 # the threshold of maximum informedness for the super-category.
 
 # %% tags=["remove-input"]
-for r in results:
-    if r.table.empty:
-        display(Markdown(f"**{r.name}**: no nominated unit to plot."))
-        continue
-    top = r.table.iloc[0]
-    unit = int(top["unit"])
-    acts, labels, names = other_cnns.unit_activations(r.activations_path, r.layer, [unit])
-    shown = other_cnns.plot_sample(labels, r.group, max_points, seed)
-    note = "" if len(shown) == len(labels) else f", {len(shown):,} of {len(labels):,} images"
-    title = [
-        f"{r.name}, {r.layer}.{unit}",
-        f"IoU {top['iou']:.3f}, precision {top[f'precision_{top_n}']:.2f}, "
-        f"CCMAS {top['ccmas']:.2f}{note}",
-    ]
-    display(
-        plots.group_jitterplot(
-            acts[shown, 0],
-            labels[shown],
-            [n.split(",")[0] for n in names],
-            f"{r.layer}.{unit}",
-            r.group,
-            thresholds={"max. informedness": float(top["mi_threshold"])},
-            seed=seed,
-            title=title,
-        )
-    )
-    display(
-        Markdown(
-            f"Mean activation {top['mean_A']:.2f} for {super_category} and "
-            f"{top['mean_notA']:.2f} for the rest; at the threshold of maximum informedness the "
-            f"unit finds {100 * top['mi_recall']:.0f}% of the {super_category} images, and "
-            f"{100 * top['mi_false_alarm']:.0f}% of the images above that threshold are not "
-            f"{super_category}."
-        )
-    )
+for shown in dissection_page.fig6_outputs(run):
+    display(shown)
 
 # %% [markdown]
 # The numbers the paper prints under its three panels, beside the same numbers for this
 # run's plotted units (the paper's IoU is the one Network Dissection's website gave):
 
 # %% tags=["remove-input"]
-display(other_cnns.figure6_rows(results).set_index(["network", "unit"]))
+display(other_cnns.figure6_rows(run.results).set_index(["network", "unit"]))
 
 # %% [markdown]
 # ## Beside the paper
@@ -472,66 +279,12 @@ display(other_cnns.figure6_rows(results).set_index(["network", "unit"]))
 # have no signal-detection measures (–).
 
 # %% tags=["remove-input", "full-width"]
-summary_tables = {
-    **detector_tables,
-    **{
-        f"{source.split()[-1]} (paper)": other_cnns.paper_table(source)
-        for source in other_cnns.PAPER_TABLES
-    },
-}
-display(other_cnns.format_summary(other_cnns.summarise(summary_tables)))
-
-if not fashion:
-    for r in results:
-        if r.info.get("paper"):
-            display(Markdown(f"**{r.name}** beside {r.info['paper']}, unit by unit:"))
-            display(other_cnns.beside_paper(r.table, r.info["paper"]))
+for shown in dissection_page.summary_outputs(run, reported):
+    display(shown)
 
 # %% tags=["remove-input"]
-ours = (
-    pd.concat([t for t in detector_tables.values() if len(t)], ignore_index=True)
-    if any(len(t) for t in detector_tables.values())
-    else pd.DataFrame()
-)
-all_labels = other_cnns.unit_activations(results[0].activations_path, results[0].layer, [])[1]
-base_rate = float(np.isin(all_labels, results[0].group).mean())
-prec = f"precision_{top_n}"
-if ours.empty:
-    display(
-        Markdown(
-            f"No network nominated a {super_category} detector with these "
-            "settings, so there is nothing to compare."
-        )
-    )
-else:
-    best_mi = ours.loc[ours["max_informedness"].idxmax()]
-    worst = ours.loc[ours[prec].idxmin()]
-    display(
-        Markdown(
-            f"**What this run shows.** Across the {len(results)} networks, Network Dissection "
-            f"nominated {len(ours)} {super_category} units. Their precision (the share of "
-            f"{super_category} among each unit's {top_n} most active images) ranges from "
-            f"{ours[prec].min():.2f} to {ours[prec].max():.2f}, and "
-            f"{int((ours[prec] >= 0.75).sum())} of them reach the 0.75 that Zhou et al. (2015) "
-            f"asked of a detector (the paper: at most .58, none at .75). CCMAS ranges from "
-            f"{ours['ccmas'].min():.2f} to {ours['ccmas'].max():.2f} (the paper: .34 to .82). On "
-            f"average {ours['pct_above_zero_A'].mean():.1f}% of {super_category} images and "
-            f"{ours['pct_above_zero_notA'].mean():.1f}% of the other images activate a nominated "
-            f"unit above zero (the paper: 93.7-100% of bus images, 22.3-97.0% of the others).\n\n"
-            f"The two methods can disagree outright: {worst['network']}'s unit "
-            f"{int(worst['unit'])} has an IoU of {worst['iou']:.3f} with {super_category} but a "
-            f"precision of {worst[prec]:.2f} and a CCMAS of {worst['ccmas']:.2f}, as the "
-            f"paper's GoogLeNet unit 494 (IoU .11, precision .00) did. The IoU asks *where* in "
-            f"an image a unit's strongest responses fall; the measures ask *which* images drive "
-            f"the unit hardest, and the two need not agree.\n\n"
-            f"No nominated unit is a detector in the strict sense: recall at perfect precision "
-            f"is at most {ours['recall_p100'].max():.2f}, so every unit's most active non-"
-            f"{super_category} image outranks a large part of the {super_category} images. The "
-            f"best maximum informedness, {best_mi['max_informedness']:.2f} ({best_mi['network']}, "
-            f"unit {int(best_mi['unit'])}), comes with a hit rate of {best_mi['mi_recall']:.2f} "
-            f"and a false-alarm proportion of {best_mi['mi_false_alarm']:.2f}."
-        )
-    )
+for shown in dissection_page.detectors_outputs(run, reported):
+    display(shown)
 
 # %% [markdown]
 # **How to read these numbers against the paper's.** The paper's verdict was that Network
@@ -559,12 +312,8 @@ else:
 #   its classes; Broden's 'bus' masks mark buses inside scenes, among other objects.
 
 # %% tags=["remove-input"]
-display(
-    Markdown(
-        f"In this run {100 * base_rate:.1f}% of the {len(all_labels):,} measured images belong "
-        f"to {super_category} (the paper: 300 of 100,000 images, 0.3%, were buses)."
-    )
-)
+for shown in dissection_page.base_rate_outputs(run, reported):
+    display(shown)
 
 # %% [markdown]
 # ## The paper's own networks

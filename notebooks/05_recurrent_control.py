@@ -34,21 +34,15 @@ learning_rate = 0.01  # Adam's step size
 seed = 0  # seed of the weights, the training lists, the test lists and the planted units
 
 # %% tags=["remove-input"]
-import warnings
-
 import pandas as pd
 from IPython.display import Markdown, display
 
-# tqdm would warn that notebook progress widgets are missing; plain bars are fine.
-warnings.filterwarnings("ignore", message="IProgress not found")
-
 from compendium.chapters import (
-    recurrent_control,  # noqa: E402
-    report,
+    page,
+    recurrent_control,
 )
-from compendium.methods import recurrent  # noqa: E402
+from compendium.methods import recurrent
 
-pd.set_option("display.precision", 3)
 config = recurrent.RecallConfig(
     n_letters=n_letters,
     word_length=word_length,
@@ -59,20 +53,18 @@ config = recurrent.RecallConfig(
     learning_rate=learning_rate,
     seed=seed,
 )
-display(
-    report.profile_banner(
-        profile,
-        {
-            "n_letters": n_letters,
-            "word_length": word_length,
-            "list_length": list_length,
-            "hidden_size": hidden_size,
-            "steps": steps,
-            "batch_size": batch_size,
-            "learning_rate": learning_rate,
-            "seed": seed,
-        },
-    )
+page.setup(
+    profile,
+    {
+        "n_letters": n_letters,
+        "word_length": word_length,
+        "list_length": list_length,
+        "hidden_size": hidden_size,
+        "steps": steps,
+        "batch_size": batch_size,
+        "learning_rate": learning_rate,
+        "seed": seed,
+    },
 )
 
 # %% [markdown]

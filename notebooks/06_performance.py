@@ -41,10 +41,9 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from compendium.build.profiles import ROOT
-from compendium.chapters import plots, report
+from compendium.chapters import page, plots
 
-pd.set_option("display.precision", 3)
-display(report.profile_banner(profile, {"results_dir": results_dir}))
+page.setup(profile, {"results_dir": results_dir})
 results = Path(results_dir) if results_dir else ROOT / "bench" / "results"
 
 

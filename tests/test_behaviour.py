@@ -313,7 +313,9 @@ def test_table1_beside_the_papers():
     from compendium.chapters import paper
 
     table = behaviour.table1(hand_made(), CLASSES, Synonyms.from_csv(), layers=["fc6", "fc8"])
-    shown = behaviour.beside_paper(
+    from compendium.chapters.activation_maximisation import table1_beside_paper
+
+    shown = table1_beside_paper(
         table, paper.reported("Table 1"), "this run", ["conv5", "fc6", "fc8"]
     )
     assert shown.loc[("fc8", "this run"), "(a) % 'yes' responses"].startswith("73.3 (±")

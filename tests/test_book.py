@@ -108,3 +108,16 @@ def test_smoke_book_carries_its_javascript(smoke_book: Path):
 @pytest.mark.slow
 def test_smoke_book_links_resolve(smoke_book: Path):
     assert pipeline.broken_links(smoke_book) == []
+
+
+def test_code_is_folded_unless_the_notebook_already_removes_it():
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_code_cell("y = 2", metadata={"tags": ["remove-input"]}),
+        nbformat.v4.new_markdown_cell("text"),
+    ]
+    folded = pipeline._hide_code(notebook)
+    assert folded.cells[0].metadata["tags"] == ["hide-input"]
+    assert folded.cells[1].metadata["tags"] == ["remove-input"]
+    assert "tags" not in folded.cells[2].metadata

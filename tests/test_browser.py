@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import functools
 import http.server
+import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
+#: Debian's Chromium, or on Ubuntu the Playwright build that `make system-packages` links
+#: as /usr/local/bin/chromium (scripts/install-system-packages.sh).
+CHROMIUM = Path(shutil.which("chromium") or "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -52,7 +55,7 @@ def book_url(smoke_book: Path) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.is_file():
-        pytest.fail(f"{CHROMIUM} is missing: run `make system-packages` (apt-get install chromium)")
+        pytest.fail(f"{CHROMIUM} is missing: run `make system-packages` (it installs Chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from pathlib import Path
 
 import jupytext
@@ -17,10 +18,10 @@ import papermill
 import pytest
 from helpers import synset_lines, write_merged_layer
 
-from compendium.activations.store import ActivationWriter, LayerSpec
+from compendium.activations.writer import ActivationWriter, LayerSpec
 from compendium.build import pipeline, profiles, stages
 from compendium.chapters import alexnet as results
-from compendium.chapters import paper, plots
+from compendium.chapters import page, paper, plots
 from compendium.inputs.synthetic import worked_example
 from compendium.measures import tables, unit_measures
 
@@ -83,7 +84,7 @@ def test_unit_selection_fills_ranges_and_refuses_what_the_file_lacks(tmp_path):
 
 def test_softmax_rows_and_its_own_cache_entry(tmp_path):
     path = write_store(tmp_path / "a.h5")
-    from compendium.activations.store import open_activations
+    from compendium.activations.reader import open_activations
 
     with open_activations(path) as f:
         logits = f.activations("fc8")[:]
@@ -102,16 +103,15 @@ def test_softmax_rows_and_its_own_cache_entry(tmp_path):
 # --- Fig. 4's numbers ----------------------------------------------------------------------------
 
 
-def test_class_informedness_agrees_with_the_measures():
+def test_fig4_numbers_for_the_units_class_are_its_max_informedness():
     rng = np.random.default_rng(3)
     labels = np.repeat(np.arange(4), 25)
     x = sparse_layer(rng, labels, 12, 4)
     table = unit_measures(x, labels)
     for unit, row in table.iterrows():
-        best = results.class_informedness(x[:, unit], labels, int(row["mi_class"]))
-        assert best["informedness"] == pytest.approx(row["max_informedness"])
-        assert best["threshold"] == pytest.approx(row["mi_threshold"])
-        assert best["false_alarm"] == pytest.approx(row["mi_false_alarm"])
+        numbers = results.unit_figure_numbers(x[:, unit], labels, int(row["mi_class"]))
+        for column in ("max_informedness", "mi_threshold", "mi_recall", "mi_false_alarm"):
+            assert numbers[f"class_{column}"] == pytest.approx(row[column]), (unit, column)
 
 
 def test_unit_figure_numbers_on_the_worked_example():
@@ -154,12 +154,12 @@ def test_most_detector_like_breaks_precision_ties_by_ccmas():
 def test_beside_paper_leaves_unreported_cells_empty():
     this_run = pd.DataFrame({"units": [64, 1024], "n_localist": [0, 2]}, index=["conv5", "fc6"])
     reported = paper.reported("Sec.")
-    out = results.beside_paper(this_run, reported[reported["unit"].isna()])
+    out = paper.beside_paper(this_run, reported[reported["unit"].isna()], "layer", wide=True)
     assert (
         out.loc["fc6", ("units", "paper")] == 2738 and out.loc["fc6", ("n_localist", "paper")] == 0
     )
     assert out.loc["fc6", ("units", "this run")] == 1024
-    assert results.beside_paper(this_run.rename(index={"fc6": "fc9"}), reported)[
+    assert paper.beside_paper(this_run.rename(index={"fc6": "fc9"}), reported, "layer", wide=True)[
         ("units", "paper")
     ].isna()["fc9"]
 
@@ -364,3 +364,429 @@ def test_paper_findings_judge_each_claim():
     assert "fc6:" in findings.iloc[0]["this run"]  # shares are over the fc layers
     top = results.top_units(table, ("ccmas", "precision_100"), layers=["fc6", "conv5"])
     assert list(top["layer"]) == ["fc6", "conv5", "fc6", "conv5"]
+
+
+# --- the page's parameters, its file and the sentences it writes ---------------------------
+
+
+def measured_table(seed: int = 0, layers=(("conv5", 6), ("fc6", 9), ("fc7", 7))) -> pd.DataFrame:
+    """A measures table of generated units in the chapter's layers (five classes)."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(5), 40)
+    parts = [
+        unit_measures(sparse_layer(rng, labels, n, 5), labels).reset_index().assign(layer=layer)
+        for layer, n in layers
+    ]
+    return pd.concat(parts, ignore_index=True)
+
+
+def changed(reported: pd.DataFrame, value: float, **where) -> pd.DataFrame:
+    """`reported` with the rows matching every (column, value) of `where` set to `value`."""
+    out = reported.copy()
+    match = np.ones(len(out), dtype=bool)
+    for column, wanted in where.items():
+        match &= out[column] == wanted
+    assert match.any(), where
+    out.loc[match, "value"] = value
+    return out
+
+
+PAPER = paper.reported()
+
+
+def test_top_n_and_measure_options_check_their_parameters():
+    top = results.TopN.from_parameter([60, 100])
+    assert (top.small, top.large, top.precision, top.precision_large) == (
+        60,
+        100,
+        "precision_60",
+        "precision_100",
+    )
+    assert top.like_paper and not results.TopN.from_parameter([50, 100]).like_paper
+    assert results.TopN.from_parameter([100, 60]).large == 100  # the first is the small one
+    for bad in ([], "60", [60, 0], [60.5], None):
+        with pytest.raises(results.ChapterParameterError, match="top_n must be a list"):
+            results.TopN.from_parameter(bad)
+    options = results.measure_options(top, 0.5)
+    assert options == {"top": (60, 100), "memory_bytes": 2**29, "progress": False}
+    for bad in (0, -1, "1", True):
+        with pytest.raises(results.ChapterParameterError, match="memory_gb must be a positive"):
+            results.measure_options(top, bad)
+
+
+def test_open_source_checks_the_choice_and_describes_the_file(tmp_path):
+    path = write_store(tmp_path / "a.h5")
+    source = results.open_source(path, ["fc6", "fc7"], {"fc6": "0:10"}, "fc8")
+    assert source.selection == {"fc6": slice(0, 10), "fc7": slice(0, 30)}
+    assert source.hidden == ["fc6", "fc7"] and (source.n_images, source.n_classes) == (150, 5)
+    assert source.layer_sizes == {"conv5": 6, "fc6": 40, "fc7": 30, "fc8": 5}
+    assert source.made_by == "model `generated` on `generated` (all images)"
+    with pytest.raises(ValueError, match="no layer 'fc9'"):
+        results.open_source(path, ["fc6"], None, "fc9")
+    text = results.describe_source(source, PAPER)
+    assert "150 images of 5 classes, so a class holds about 30 images" in text
+    assert "1/5 = 0.200 (in the paper, 1/1000 = .001)" in text
+    fewer = changed(PAPER, 500, measure="n_classes")
+    assert "(in the paper, 1/500 = .002)" in results.describe_source(source, fewer)
+    authors = results.ChapterSource(path, {}, source.labels, [], {}, "alexnet-merged", {})
+    assert authors.made_by == "the authors' own activation files"
+    assert results.measure_output(source, None, tmp_path / "cache", True, {}) is None
+    options = results.measure_options(results.TopN.from_parameter([60, 100]), 0.5)
+    soft = results.measure_output(source, "fc8", tmp_path / "cache", True, options)
+    raw = results.measure_output(source, "fc8", tmp_path / "cache", False, options)
+    assert list(soft["layer"].unique()) == ["fc8"] and len(soft) == 5
+    assert soft["ccmas"].between(0, 1).all() and not soft["ccmas"].equals(raw["ccmas"])
+    sizes = results.layer_sizes(source, PAPER)
+    assert list(sizes.loc["fc6"]) == [40, "0:10 (10)", 2738, 4096]
+    assert sizes.loc["fc7", "paper: units in the layer"] == 4096
+
+
+def test_the_data_file_has_the_layers_sizes_and_the_class_count():
+    rows = PAPER.set_index(["measure", "layer"])["value"]
+    assert rows[("layer_units", "conv5")] == 256 and rows[("layer_units", "fc6")] == 4096
+    assert results.paper_n_classes(PAPER) == 1000
+    assert results.paper_fig4_unit(PAPER) == ("fc6", 1199)
+    assert results.paper_top_ccmas_unit(PAPER) == ("fc7.31", 0.94, 0.11)
+    layer, unit, values = results.paper_appendix_c_unit(PAPER)
+    assert (layer, unit, values["ccmas"], values["ccmas_2"]) == ("fc7", 0, 0.813, 0.808)
+
+
+def test_measures_preview_and_fig3_marks_follow_the_top_n():
+    table = measured_table()
+    top = results.TopN.from_parameter([60, 100])
+    assert list(results.measures_preview(table, top).columns) == [
+        "layer",
+        "unit",
+        "precision_60",
+        "ccmas",
+        "recall_p100",
+        "max_informedness",
+        "mi_false_alarm",
+    ]
+    assert results.fig3_marks(PAPER, top).equals(results.fig3_reference(PAPER))
+    assert results.fig3_marks(PAPER, results.TopN.from_parameter([50, 100])) is None
+
+
+def test_fig3_table_puts_the_papers_mean_below_ccmas():
+    table = measured_table()
+    panels = results.fig3_panels()
+    stats = results.layer_distributions(table, list(panels))
+    shown = results.fig3_table(stats, panels, ["conv5", "fc6", "fc7"], PAPER)
+    rows = list(shown.index)
+    assert rows[rows.index("c. CCMAS") + 1] == "c. CCMAS: the paper's mean"
+    assert list(shown.loc["c. CCMAS: the paper's mean"]) == ["0.491", "0.844", "0.848"]
+    fc6 = stats.set_index(["measure", "layer"]).loc[("ccmas", "fc6")]
+    assert shown.loc["c. CCMAS", "fc6"] == (
+        f"{fc6['mean']:.3f} ± {fc6['sem']:.3f} ({fc6['median']:.3f})"
+    )
+    without_fc6 = PAPER[(PAPER["layer"] != "fc6") | (PAPER["measure"] != "mean_ccmas")]
+    other = results.fig3_table(stats, panels, ["conv5", "fc6", "fc7"], without_fc6)
+    assert list(other.loc["c. CCMAS: the paper's mean"]) == ["0.491", "", "0.848"]
+
+
+def test_describe_fig3_follows_the_medians_and_the_papers_means():
+    table = measured_table()
+    top = results.TopN.from_parameter([60, 100])
+    layers = ["conv5", "fc6", "fc7"]
+    stats = results.layer_distributions(table, list(results.fig3_panels()))
+    text = results.describe_fig3(stats, layers, top, PAPER)
+    medians = table.groupby("layer")["recall_p100"].median()
+    expected = ", ".join(f"{medians[layer]:.2f}" for layer in layers)
+    assert text.startswith("**This run.** Median precision of the top 60 is ")
+    assert f"median recall at perfect precision is {expected}," in text
+    assert "The paper's mean CCMAS is 0.491 for conv5 (this run " in text
+    more = stats.copy()
+    more.loc[more["measure"] == "recall_p100", "median"] = 0.5
+    assert "median recall at perfect precision is 0.50, 0.50, 0.50," in (
+        results.describe_fig3(more, layers, top, PAPER)
+    )
+    assert "paper's mean CCMAS" not in results.describe_fig3(stats, layers, top, PAPER.iloc[:0])
+
+
+def test_counts_and_extremes_beside_the_paper():
+    table = measured_table()
+    counts = results.quoted_counts(table)
+    beside = results.counts_beside_paper(counts, PAPER, results.TopN.from_parameter([60, 100]))
+    assert beside.loc["fc7", ("precision > .9", "paper")] == 14
+    assert beside.loc["fc7", ("CCMAS > .9", "paper")] == 1487
+    assert beside.loc["conv5", ("units", "paper")] == 233
+    other = results.counts_beside_paper(counts, PAPER, results.TopN.from_parameter([50, 100]))
+    assert other[("precision > .9", "paper")].isna().all()
+    extremes = results.network_extremes(table)
+    shown = results.extremes_beside_paper(extremes, PAPER)
+    assert list(shown.columns) == ["this run", "unit", "class", "paper", "paper unit"]
+    assert shown.loc["best recall at perfect precision", "paper unit"] == "fc7.255"
+
+
+def test_describe_counts_follows_this_runs_and_the_papers_numbers():
+    table = measured_table()
+    counts, extremes = results.quoted_counts(table), results.network_extremes(table)
+    text = results.describe_counts(counts, extremes, len(table), PAPER)
+    fc7 = counts.loc["fc7"]
+    assert text.startswith(
+        f"**This run.** In fc7, {fc7['n_precision_above_0.9'] / fc7['units']:.1%} of this run's"
+    )
+    assert "in the paper's fc7 the shares are 14/2,239 = 0.6% and 1,487/2,239 = 66.4%." in text
+    assert f"of this run's {len(table):,} units" in text and "(the paper found none)" in text
+    assert "paper .08); " in text and "paper .91), " in text
+    assert "(paper more than 99%)" in text and text.endswith("(paper 96%).")
+    counts.loc["fc7", "n_localist"] = 1
+    fewer = changed(PAPER, 0.07, measure="recall_p100", unit=255)
+    other = results.describe_counts(counts, extremes, len(table), fewer)
+    assert f"{int(counts['n_localist'].sum())} of this run's" in other and "paper .07); " in other
+    no_fc7 = results.describe_counts(counts.drop(index="fc7"), extremes, len(table), PAPER)
+    assert no_fc7.startswith("**This run.** In fc6, ")  # the last layer stands in for fc7
+
+
+def test_fig4_unit_is_named_or_chosen_and_described(tmp_path, monkeypatch):
+    monkeypatch.setenv("COMPENDIUM_CACHE", str(tmp_path / "cache"))
+    path = write_store(tmp_path / "a.h5")
+    source = results.open_source(path, ["conv5", "fc6", "fc7"], {"fc6": "0:10"})
+    top = results.TopN.from_parameter([60, 100])
+    table = tables.measure_selection(path, source.selection, top=top.sizes, progress=False)
+    chosen = results.fig4_unit(source, table, None, top)
+    best = results.most_detector_like(table, "precision_60")
+    assert (chosen.layer, chosen.index) == (best["layer"], best["unit"])
+    assert chosen.activations.shape == (150,) and chosen.cls == best["precision_60_class"]
+    outside = results.fig4_unit(source, table, "fc6.20", top)  # not among the measured units
+    assert outside.label == "fc6.20" and outside.row["unit"] == 20
+    with pytest.raises(ValueError, match="outside layer 'fc6'"):
+        results.fig4_unit(source, table, "fc6.99", top)
+    text = results.describe_fig4_unit(chosen, source.class_names)
+    assert text.startswith(f"This run's unit is **{chosen.label}**: precision ")
+    assert f"for class {chosen.cls}, CCMAS {chosen.row['ccmas']:.2f}" in text
+
+
+def made_up_unit(x: np.ndarray, labels: np.ndarray, cls: int = 1) -> results.Fig4Unit:
+    row = pd.Series(
+        {
+            "precision_60_class": cls,
+            "precision_60": 0.5,
+            "ccmas": 0.25,
+            "max_informedness": 0.75,
+            "mi_false_alarm": 0.125,
+        }
+    )
+    return results.Fig4Unit("fc6", 7, row, np.asarray(x, dtype=float), "precision_60")
+
+
+def test_fig4_beside_paper_and_its_sentences():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(4), 50)
+    x = np.maximum(rng.normal(size=200) + (labels == 1), 0)
+    unit, top = made_up_unit(x, labels), results.TopN.from_parameter([60, 100])
+    numbers = results.unit_figure_numbers(x, labels, 1, top=60)
+    names = ["a", "b", "c", "d"]
+    beside = results.fig4_beside_paper(unit, numbers, names, top, PAPER)
+    assert list(beside.columns) == ["this run: fc6.7 (b)", "paper: fc6.1199 (Monarch butterfly)"]
+    assert beside.loc["images of its class", "paper: fc6.1199 (Monarch butterfly)"] == 1241
+    assert beside.loc["CCMAS", "this run: fc6.7 (b)"] == 0.25
+    assert results.image_count_rows(beside) == [
+        "images of its class above the top-60 cut",
+        "images of its class",
+        "images at exactly 0 (all classes)",
+        "images of its class at exactly 0",
+    ]
+    verdict = results.describe_fig4(unit, numbers, names, top, PAPER)
+    assert verdict.startswith(f"**This run.** Unit fc6.7 puts {numbers['top60_hits']} images of b")
+    assert "the paper's fc6.1199: 59 of 60" in verdict and "(paper 5% of 1,241)" in verdict
+    assert "(paper 72, 5.8%)" in verdict and verdict.endswith("(paper more than 99%).")
+    other = results.describe_fig4(
+        unit,
+        {**numbers, "n_zero_class": 3, "share_zero_class": 0.06},
+        names,
+        top,
+        changed(PAPER, 80, measure="n_zero_class"),
+    )
+    assert "; 3 of them (6.0%) give exactly zero (paper 80, 5.8%)" in other
+    inset = results.describe_zero_inset(numbers, 200, PAPER)
+    share = numbers["n_zero_all"] / 200
+    assert f"the {numbers['n_zero_all']:,} images at exactly zero ({share:.0%} of all;" in inset
+    assert "the paper's unit has 596,734 of 721,536, 83%)" in inset
+
+
+def test_jitter_plan_says_when_it_draws_a_sample_and_zero_overlap():
+    labels = np.repeat(np.arange(4), 50)
+    x = np.where(labels == 1, np.r_[np.zeros(10), np.ones(40)][np.arange(200) % 50], 0.0)
+    unit, top = made_up_unit(x, labels), results.TopN.from_parameter([60, 100])
+    source = results.ChapterSource(Path("a.h5"), {}, labels, list("abcd"), {}, "compendium", {})
+    numbers = results.unit_figure_numbers(x, labels, 1, top=60)
+    plan = results.jitter_plan(source, unit, numbers, 80, 3, top)
+    assert (
+        plan.sample.size == 80
+        and plan.drawn == "all 50 images of b and a random 30 of the other 150"
+    )
+    assert "(seed 3; `max_points = 80`)" in plan.note and plan.title.startswith("fc6.7: all 50")
+    assert set(plan.thresholds) == {"max-informedness threshold for b", "top-60 cut"}
+    whole = results.jitter_plan(source, unit, numbers, 500, 3, top)
+    assert whole.note is None and whole.drawn == "all 200 images" and whole.sample.size == 200
+    overlap = results.describe_zero_overlap(unit, labels, whole.sample, numbers, list("abcd"))
+    assert overlap.endswith("at exactly zero the 10 of them cover 150 images of other classes.")
+    none_zero = made_up_unit(x + 1, labels)
+    assert (
+        results.describe_zero_overlap(none_zero, labels, whole.sample, numbers, list("abcd"))
+        is None
+    )
+
+
+def test_table_a1_units_output_first_and_its_sentence():
+    table = measured_table()
+    top = results.TopN.from_parameter([60, 100])
+    output = measured_table(1, (("fc8", 5),))
+    a1_units = results.table_a1_units(table, ["conv5", "fc6", "fc7"], top, output)
+    assert list(a1_units["layer"]) == ["fc8", "fc7", "fc6", "conv5"] * 2
+    assert (
+        list(results.table_a1_units(table, ["conv5", "fc6"], top)["layer"]) == ["fc6", "conv5"] * 2
+    )
+    a1 = results.table_a1_beside_paper(a1_units, paper.reported("Table A1"), "precision_100")
+    text = results.describe_table_a1(table, a1, top, PAPER, "fc8", True)
+    best = table.loc[table["ccmas"].idxmax()]
+    tied = results.highest_ccmas_units(table)
+    if len(tied) == 1:
+        assert f"is {best['layer']}.{best['unit']} ({best['ccmas']:.3f})" in text
+    assert "(paper: fc7.31, .94 and 11%). " in text
+    assert text.endswith("only to show their scores.")
+    raw = results.describe_table_a1(
+        table,
+        a1,
+        top,
+        changed(PAPER, 0.12, source="Table A1", measure="precision_100", unit=31),
+        "fc8",
+        False,
+    )
+    assert "(paper: fc7.31, .94 and 12%)" in raw and raw.endswith("measured on its raw values.")
+
+
+def test_highest_ccmas_ties_are_named_together():
+    table = pd.DataFrame(
+        {
+            "layer": ["fc6", "fc6", "fc7", "fc7"],
+            "unit": [0, 1, 0, 1],
+            "ccmas": [0.9996, 1.0, 0.5, 0.9990],
+            "precision_100": [0.2, 0.9, 0.1, 0.5],
+        }
+    )
+    assert list(results.highest_ccmas_units(table)["unit"]) == [0, 1]
+    top = results.TopN.from_parameter([60, 100])
+    a1 = pd.DataFrame(
+        {
+            "ranked by": ["CCMAS", "CCMAS", "precision", "precision"],
+            "layer": ["fc7", "fc6"] * 2,
+            "unit": ["fc7.1", "fc6.1", "fc7.0", "fc6.1"],
+        }
+    )
+    text = results.describe_table_a1(table, a1, top, PAPER)
+    assert text.startswith("**This run.** 2 hidden units share the highest CCMAS, 1.000;")
+    assert "ranges from 20% to 90% (paper:" in text
+    assert "The two rankings pick the same unit in fc6; " in text
+    one = results.describe_table_a1(
+        table.iloc[1:], a1.assign(unit=["a", "b", "c", "d"]), top, PAPER
+    )
+    assert one.startswith("**This run.** The hidden unit with the highest CCMAS is fc6.1 (1.000)")
+    assert "a different unit in every layer" in one
+
+
+def test_table_a2_pairs_and_their_sentence():
+    table = measured_table()
+    pairs = results.table_a2_pairs(table, results.TopN.from_parameter([60, 100]), PAPER)
+    assert len(pairs) == 10 and pairs.loc["precision_100|ccmas", "paper"] == 0.38
+    gap = (pairs["correlation"] - pairs["paper"]).abs()
+    text = results.describe_table_a2(pairs)
+    assert f"by {gap.median():.2f} at the median and by {gap.max():.2f} at most" in text
+    assert gap.idxmax().replace("|", " with ") in text
+    flipped = pairs.assign(paper=-pairs["correlation"])
+    assert results.describe_table_a2(flipped).startswith("**This run.** 0 of the 10 correlations")
+    other = results.table_a2_pairs(table, results.TopN.from_parameter([50, 100]), PAPER)
+    assert "paper" not in other and results.describe_table_a2(other) is None
+
+
+def test_appendix_c_beside_the_paper_and_its_sentence():
+    table = measured_table()
+    c_table = results.ccmas_vs_ccmas2(table)
+    beside = results.appendix_c_beside_paper(c_table, PAPER)
+    assert beside.loc["fc6", ("mean_ccmas_2", "paper")] == 0.821
+    assert (
+        beside.loc["fc6", ("mean_difference", "this run")] == c_table.loc["fc6", "mean_difference"]
+    )
+    names = [f"k{i}" for i in range(5)]
+    text = results.describe_appendix_c(c_table, table, names, PAPER)
+    fc7 = table[(table["layer"] == "fc7") & (table["unit"] == 0)].iloc[0]
+    assert text.startswith(
+        f"**This run.** In conv5 the mean CCMAS is {c_table.loc['conv5', 'mean_ccmas']:.3f}"
+    )
+    assert f"Unit fc7.0 has a CCMAS of {fc7['ccmas']:.3f} for k{int(fc7['ccmas_class'])}" in text
+    assert "(paper: .813 for 'maypole', .808 for 'chainsaw';" in text
+    silent = table.copy()
+    silent.loc[(silent["layer"] == "fc7") & (silent["unit"] == 0), "ccmas"] = np.nan
+    assert results.describe_appendix_c(c_table, silent, names, PAPER).endswith(
+        "Unit fc7.0 gives zero for every image, so its CCMAS is undefined."
+    )
+    assert results.describe_appendix_c(
+        c_table, table[table["layer"] != "fc7"], names, PAPER
+    ).endswith("the mean CCMAS2 " + f"{c_table.loc['fc7', 'mean_ccmas_2']:.3f}.")
+
+
+def test_paper_findings_take_the_papers_side_from_the_data_file():
+    table = measured_table()
+    findings = results.paper_findings(table)
+    assert list(findings["paper"]) == [
+        "fc7: 14 of 2,239 (0.6%)",
+        "fc7: 1,487 of 2,239 (66%)",
+        "none",
+        ".08 (fc7.255)",
+        "fewest 96%",
+        ".017 to .027",
+    ]
+    other = changed(
+        changed(PAPER, 20, measure="n_precision_above_0.9"),
+        0.5,
+        measure="mean_ccmas_2",
+        layer="fc6",
+    )
+    assert (
+        results.paper_findings(table, reported=other)["paper"].iloc[0] == "fc7: 20 of 2,239 (0.9%)"
+    )
+    assert results.paper_findings(table, reported=other)["paper"].iloc[-1] == ".017 to .344"
+    shown = results.findings_shown(findings)
+    assert set(shown["same"]) <= {"yes", "no"} and findings["same"].dtype == bool
+    n_same = int(findings["same"].sum())
+    assert results.describe_findings(findings).startswith(
+        f"This run shows {n_same} of the 6 findings."
+    )
+    all_same = findings.assign(same=True)
+    assert results.describe_findings(all_same).startswith("This run shows 6 of the 6 findings.")
+
+
+def test_describe_base_rate_follows_the_class_counts():
+    text = results.describe_base_rate(10, PAPER)
+    assert "Among 10 classes of about equal size a class holds 10% of the images" in text
+    assert "among the paper's 1,000, 0.1%" in text and "lets through half the images" in text
+    assert "With 10 classes the images above the threshold are 15% false alarms" in text
+    assert "with 1,000 classes they are 95%" in text and text.endswith(
+        "(1/10 here against 1/1000)."
+    )
+    other = results.describe_base_rate(100, changed(PAPER, 200, measure="n_classes"), catch=0.25)
+    assert "With 100 classes the images above the threshold are 80% false alarms" in other
+    assert "lets through 25% of the images" in other and "1/100 here against 1/200" in other
+
+
+def test_page_setup_sets_the_display_and_shows_the_banner(monkeypatch):
+    shown = []
+    monkeypatch.setattr(page, "display", shown.append)
+    monkeypatch.setattr(warnings, "filters", list(warnings.filters))
+    with pd.option_context("display.precision", 6, "display.max_columns", 20):
+        page.setup("smoke", {"seed": 1}, precision=2, max_columns=30)
+        assert pd.get_option("display.precision") == 2
+        assert pd.get_option("display.max_columns") == 30
+        page.setup("default", {})
+        assert pd.get_option("display.precision") == 3
+        assert pd.get_option("display.max_columns") == 30  # left as it was
+    assert [m.data for m in shown] == [
+        page.profile_banner("smoke", {"seed": 1}).data,
+        page.profile_banner("default", {}).data,
+    ]
+    assert "`seed = 1`" in shown[0].data and "notebooks/params/smoke.yml" in shown[0].data
+    assert any(
+        f[0] == "ignore" and f[1] is not None and f[1].pattern == "IProgress not found"
+        for f in warnings.filters
+    )

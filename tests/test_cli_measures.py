@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from helpers import synset_lines, write_merged_layer
 
-from compendium.activations.store import ActivationWriter, LayerSpec
+from compendium.activations.writer import ActivationWriter, LayerSpec
 from compendium.build.cli import main
 from compendium.measures import COLUMNS, unit_measures
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from compendium.activations.store import ActivationWriter, LayerSpec
+from compendium.activations.writer import ActivationWriter, LayerSpec
 from compendium.build.cli import main
 from compendium.measures.cluster import measure_layer_on_cluster
 from compendium.measures.tables import measure_layers

@@ -7,12 +7,11 @@ import urllib.error
 import pytest
 import torch
 
-from compendium.activations.recording import LayerRecorder
+from compendium.activations.recording import LayerRecorder, probe_layers
 from compendium.networks.models import (
     ModelError,
     SmallAlexNet,
     SmallAlexNetConfig,
-    layer_kinds,
     layer_paths,
     load_torchvision,
 )
@@ -37,7 +36,10 @@ def test_small_alexnet_layers_are_post_relu():
         assert (acts[name]["max"] >= 0).all()
     assert (acts["fc8"]["max"] < 0).any()  # logits, no ReLU
     torch.testing.assert_close(torch.from_numpy(acts["fc8"]["max"]), out)
-    assert layer_kinds(layer_paths(model))["conv3"] == "conv"
+    kinds = {
+        s.name: s.kind for s in probe_layers(model, layer_paths(model), torch.zeros(1, 28, 28))
+    }
+    assert kinds["conv5"] == "conv" and kinds["fc6"] == "fc"
 
 
 def test_small_alexnet_config_and_errors():
@@ -154,7 +156,7 @@ def test_training_is_cached_and_deterministic(tiny_training, monkeypatch):
     assert report["config"]["model"]["widths"] == [4, 4, 4, 4, 4]
     again = trained_model(config, retrain=True, threads=1)
     assert again.weights_sha256 == first.weights_sha256  # same seed, same weights
-    monkeypatch.setattr(train_module, "train", lambda *a, **k: pytest.fail("retrained"))
+    monkeypatch.setattr(train_module, "fit", lambda *a, **k: pytest.fail("retrained"))
     cached = trained_model(config)
     assert cached.weights_sha256 == first.weights_sha256 and not cached.model.training
 

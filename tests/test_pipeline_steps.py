@@ -10,7 +10,8 @@ import pytest
 import torch
 from helpers import synset_lines, write_merged_layer
 
-from compendium.activations.store import ActivationWriter, LayerSpec, open_activations, partial_path
+from compendium.activations.reader import open_activations
+from compendium.activations.writer import ActivationWriter, LayerSpec, partial_path
 from compendium.build import pipeline, profiles, stages
 from compendium.build import stages as steps
 from compendium.build.cli import main
@@ -105,7 +106,7 @@ def test_bad_sections_are_refused_with_what_they_take():
     with pytest.raises(PipelineError, match="data source 'mnist' is unknown"):
         steps.source(Profile("p", {"data": {"source": "mnist"}}))
     with pytest.raises(PipelineError, match="section train: unknown training parameters"):
-        steps.train_config(Profile("p", {"train": {"epoch": 3}}))
+        steps.profile_train_config(Profile("p", {"train": {"epoch": 3}}))
 
 
 def test_environment_variables_fill_in_paths(monkeypatch):

@@ -73,12 +73,6 @@ def test_histogram_counts_the_chosen_images(unit, which, expected):
     assert spec["layer"][1]["encoding"]["x2"]["field"] == "end"
 
 
-def test_top_n_cut_is_the_nth_largest_activation():
-    assert plots.top_n_cut([9, 7, 6, 5, 4, 3, 2, 1, 0, 0], 5) == 4.0
-    with pytest.raises(ValueError, match="between 1 and"):
-        plots.top_n_cut([1.0, 2.0], 3)
-
-
 @pytest.mark.parametrize(
     "x, y, highlight, message",
     [

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from compendium.activations.reader import open_activations
 from compendium.activations.recording import record_activations, record_torchvision
-from compendium.activations.store import open_activations, partial_path
+from compendium.activations.writer import partial_path
 from compendium.inputs.datasets import ImageSet
 from compendium.networks.models import SmallAlexNet, SmallAlexNetConfig, layer_paths
 
@@ -171,3 +172,27 @@ def test_command_line_errors_are_one_line(capsys):
     assert "give --images FOLDER" in capsys.readouterr().err
     assert main(["train", "--epochs", "0"]) == 2
     assert "must be positive" in capsys.readouterr().err
+
+
+def test_one_torchvision_layer_is_recorded_once_into_the_cache(tmp_path, monkeypatch):
+    from PIL import Image
+
+    from compendium.activations.recording import record_torchvision_layer
+
+    monkeypatch.setenv("COMPENDIUM_CACHE", str(tmp_path / "cache"))
+    rng = np.random.default_rng(1)
+    for wnid in ["n04146614", "n01440764"]:
+        (tmp_path / "imgs" / wnid).mkdir(parents=True)
+        for k in range(3):
+            pixels = rng.integers(0, 256, (36, 44, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(tmp_path / "imgs" / wnid / f"{k}.png")
+    options = {"weights": None, "max_per_class": 2, "batch_size": 4, "seed": 5}
+    path = record_torchvision_layer("alexnet", "conv5", tmp_path / "imgs", **options)
+    assert path.parent == tmp_path / "cache" / "activations"
+    assert path.name.startswith("alexnet-random5-conv5__") and path.name.endswith("first2__all.h5")
+    with open_activations(path) as f:
+        assert f.layers == ["conv5"] and f.n_images == 4  # every image kept, 2 per class
+        assert f.labels.tolist() == [0, 0, 779, 779]
+    written = path.stat().st_mtime_ns
+    assert record_torchvision_layer("alexnet", "conv5", tmp_path / "imgs", **options) == path
+    assert path.stat().st_mtime_ns == written

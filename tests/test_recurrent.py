@@ -4,6 +4,7 @@ training that learns, determinism, the weight cache and parameter errors."""
 from __future__ import annotations
 
 import json
+import logging
 
 import nbformat
 import numpy as np
@@ -134,17 +135,23 @@ def test_training_is_deterministic_and_cached(tmp_path):
     assert not list(weights.parent.glob(".*.tmp"))
 
 
-def test_cache_for_another_configuration_is_refused(tmp_path):
+def test_cache_for_another_configuration_is_trained_again(tmp_path, caplog, monkeypatch):
     config = rc.RecallConfig(
         n_letters=3, word_length=2, list_length=2, hidden_size=8, steps=5, batch_size=4
     )
-    rc.load_or_train(config, cache=tmp_path, progress=False)
+    first = rc.load_or_train(config, cache=tmp_path, progress=False)
     _, record = rc.cache_paths(config, tmp_path)
     entry = json.loads(record.read_text())
     entry["config"]["seed"] = 99
     record.write_text(json.dumps(entry))
-    with pytest.raises(rc.RecurrentError, match="delete"):
-        rc.load_or_train(config, cache=tmp_path, progress=False)
+    caplog.set_level(logging.WARNING)
+    again = rc.load_or_train(config, cache=tmp_path, progress=False)  # no error: trained again
+    assert "written for another configuration" in caplog.text
+    assert json.loads(record.read_text())["config"]["seed"] == config.seed
+    for a, b in zip(first.network.parameters(), again.network.parameters(), strict=True):
+        assert torch.equal(a, b)
+    monkeypatch.setattr(rc, "train", lambda *a, **k: pytest.fail("trained a current entry"))
+    rc.load_or_train(config, cache=tmp_path, progress=False)
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from compendium.activations.store import ActivationWriter, LayerSpec
+from compendium.activations.writer import ActivationWriter, LayerSpec
 from compendium.chapters import alexnet as results
-from compendium.inputs.synthetic import worked_example
 from compendium.measures import unit_measures
 from compendium.measures.tables import measure_layers
 
@@ -64,13 +63,6 @@ def test_correlations_are_pearsons_and_pairs_cover_the_triangle():
     assert corr.loc["precision_100", "recall_p95"] == pytest.approx(np.corrcoef(a, b)[0, 1])
     pairs = results.correlation_pairs(corr)
     assert len(pairs) == 10 and pairs.pair.iloc[0] == "precision_100|ccmas"
-
-
-def test_threshold_counts_on_the_worked_example():
-    x, labels, _ = worked_example()
-    counts = results.threshold_counts(x[:, 0], labels, 0, 5.0)
-    assert (counts["hits"], counts["false_alarms"]) == (3, 1)
-    assert counts["false_alarm_proportion"] == 0.25 and counts["n_zero_all"] == 2
 
 
 def test_ccmas_vs_ccmas2_means():

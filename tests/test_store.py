@@ -7,14 +7,10 @@ import numpy as np
 import pytest
 from helpers import merged_example, write_merged_layer
 
-from compendium.activations.store import (
-    ActivationFileError,
-    ActivationWriter,
-    LayerSpec,
-    is_complete,
-    open_activations,
-    partial_path,
-)
+from compendium.activations import store
+from compendium.activations.file import ActivationFileError
+from compendium.activations.reader import is_complete, open_activations
+from compendium.activations.writer import ActivationWriter, LayerSpec, partial_path
 
 CLASSES = ["a", "b", "c"]
 PROV = {"model": "tiny", "dataset": "toy:test", "weights_sha256": "00", "preprocessing": "none"}
@@ -264,3 +260,17 @@ def test_merged_folder_mismatch_and_damage(tmp_path):
     write_merged_layer(stranger, {"n99999999": np.ones((2, 6))}, lines)
     with pytest.raises(ActivationFileError, match="not in its 'labels' synset list"):
         open_activations(stranger)
+
+
+def test_the_store_module_is_the_door_to_the_writer_and_the_readers(tmp_path):
+    names = set(store.__all__)
+    assert {"ActivationWriter", "LayerSpec", "open_activations", "is_complete"} <= names
+    assert store.open_activations is open_activations and store.ActivationWriter is ActivationWriter
+    path = tmp_path / "door.h5"
+    rng = np.random.default_rng(3)
+    with store.ActivationWriter(path, LAYERS, CLASSES, PROV) as w:
+        w.append(batch(rng, 4), [0, 1, 2, 0], range(4))
+        w.finish()
+    assert store.is_complete(path)
+    with store.open_activations(path) as f:
+        assert f.n_images == 4 and f.layers == ["conv1", "fc6"]

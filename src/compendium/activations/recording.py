@@ -6,9 +6,9 @@ and is summarised per image by its spatial maximum (the paper's choice) and spat
 (Morcos et al.'s); a 2-D output is stored as is. By default only correctly classified
 images are kept, as in the paper.
 
-Recording is resumable: the writer (:class:`compendium.activations.store.ActivationWriter`) remembers
-how many source images it has processed (``source_done``), so a rerun after an interruption
-starts at the next unprocessed image, and no image is stored twice or lost.
+Recording is resumable: the writer (:class:`compendium.activations.writer.ActivationWriter`)
+remembers how many source images it has processed (``source_done``), so a rerun after an
+interruption starts at the next unprocessed image, and no image is stored twice or lost.
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ from torch import nn
 from torch.utils.data import DataLoader, Subset
 from tqdm.auto import tqdm
 
-from compendium.activations.store import ActivationWriter, LayerSpec, is_complete, open_activations
+from compendium.activations.reader import is_complete, open_activations
+from compendium.activations.writer import ActivationWriter, LayerSpec
+from compendium.util.errors import CompendiumError
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,7 @@ __all__ = [
     "record_activations",
     "record_small_alexnet",
     "record_torchvision",
+    "record_torchvision_layer",
 ]
 
 
@@ -59,6 +62,17 @@ class RecordResult:
         return self.n_seen / self.seconds if self.seconds > 0 else float("nan")
 
 
+class RecordingError(CompendiumError):
+    """A recording that cannot be made as asked (the message says what to change)."""
+
+
+class UnknownLayerError(RecordingError, KeyError):
+    """A layer or module the network does not have (also a KeyError, as it was before)."""
+
+    def __str__(self) -> str:
+        return BaseException.__str__(self)
+
+
 class LayerRecorder:
     """Forward hooks that keep the latest output of each named module, summarised.
 
@@ -69,7 +83,7 @@ class LayerRecorder:
         modules = dict(model.named_modules())
         missing = [path for path in layers.values() if path not in modules]
         if missing:
-            raise KeyError(
+            raise UnknownLayerError(
                 f"model has no modules {missing}; pass layers as {{name: module "
                 "path}} using names from model.named_modules()"
             )
@@ -92,7 +106,7 @@ class LayerRecorder:
             elif output.ndim == 2:
                 self.outputs[name] = {"max": output}
             else:
-                raise ValueError(
+                raise RecordingError(
                     f"layer {name!r} outputs shape {tuple(output.shape)}; only "
                     "(batch, units) and (batch, units, H, W) can be recorded"
                 )
@@ -160,14 +174,14 @@ def record_activations(
     """
     path = Path(path)
     if keep not in KEEP_CHOICES:
-        raise ValueError(f"keep must be one of {KEEP_CHOICES}, not {keep!r}")
+        raise RecordingError(f"keep must be one of {KEEP_CHOICES}, not {keep!r}")
     if is_complete(path):
         with open_activations(path) as f:
             n = f.n_images
         log.info("%s is already recorded (%d images); delete it to record again", path, n)
         return RecordResult(path, n, 0, 0.0)
     if len(dataset) == 0:
-        raise ValueError("the dataset to record is empty; check its folder or subset size")
+        raise RecordingError("the dataset to record is empty; check its folder or subset size")
     model = model.eval().to(device)
     example = torch.as_tensor(dataset[0][0])
     specs = probe_layers(model, layers, example, device)
@@ -328,7 +342,7 @@ def record_torchvision(
     names = list(layers) if layers else list(table)
     unknown = [n for n in names if n not in table]
     if unknown:
-        raise KeyError(f"{name} has no layers {unknown}; it has {', '.join(table)}")
+        raise UnknownLayerError(f"{name} has no layers {unknown}; it has {', '.join(table)}")
     chosen = {n: table[n] for n in names}
     if weights is None:
         weights_id = f"random(seed={seed})"
@@ -356,3 +370,46 @@ def record_torchvision(
         device=device,
         num_workers=num_workers,
     )
+
+
+def record_torchvision_layer(
+    name: str,
+    layer: str,
+    image_folder: str | os.PathLike,
+    *,
+    weights: str | os.PathLike | None,
+    synsets: str | os.PathLike | None = None,
+    max_per_class: int | None = None,
+    batch_size: int = 32,
+    seed: int = 0,
+    num_classes: int = 1000,
+) -> Path:
+    """Record one ``layer`` of torchvision's ``name`` on the first ``max_per_class`` images
+    of each class of an ImageNet-style folder, keeping every image (as the paper's Appendix
+    D does), and return the file's path.
+
+    The file lies in the cache, named by the network, its weights, the layer and the images,
+    so the same call finds the finished recording (or resumes an interrupted one).
+    ``weights``: as :func:`record_torchvision` takes them (``None``: seeded random weights).
+    """
+    folder = Path(image_folder).resolve()
+    stem = Path(str(weights)).stem if weights else f"random{seed}"
+    path = activation_path(
+        f"{name}-{stem}-{layer}",
+        f"{folder}-first{max_per_class or 'all'}",
+        "all",
+    )
+    record_torchvision(
+        name,
+        folder,
+        weights=weights,
+        synsets=synsets,
+        max_per_class=max_per_class,
+        layers=[layer],
+        keep="all",
+        path=path,
+        batch_size=batch_size,
+        seed=seed,
+        num_classes=num_classes,
+    )
+    return path

@@ -14,16 +14,19 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from compendium.util.errors import CompendiumError
+
 log = logging.getLogger("compendium")
 
-#: Exceptions that mean "the input is wrong", reported as one line.
+#: Exceptions that mean "the input is wrong", reported as one line: the package's own
+#: errors, and files that are missing or may not be read or written. Anything else is a
+#: bug, shown with its traceback so that it can be reported.
 USER_ERRORS = (
-    ValueError,
-    KeyError,
+    CompendiumError,
     FileNotFoundError,
-    NotADirectoryError,
     PermissionError,
-    ConnectionError,
+    IsADirectoryError,
+    NotADirectoryError,
 )
 
 
@@ -41,7 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f"compendium {args.command}: error: {message}", file=sys.stderr)
+        line = " ".join(str(message).split())
+        print(f"compendium {args.command}: error: {line}", file=sys.stderr)
         return 2
     return 0
 
@@ -80,11 +84,45 @@ def add_measures(commands: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--device", help="torch device, e.g. cuda or cpu (with --backend torch)")
     p.add_argument(
+        "--memory",
+        type=memory_size,
+        metavar="SIZE",
+        help="memory budget of the measurement, e.g. 2GB, 512MiB, 1.5G or a number of "
+        "bytes (default 512MiB; with --scheduler, of each task): the units read from the "
+        "file at once and the arrays of "
+        "the block of units being measured stay within it together; the process needs "
+        "about 100 MB more for Python and its libraries (more with --backend torch) and "
+        "about 50 bytes per image for the labels. More memory means fewer passes "
+        "over the file. Too small for one unit is an error that names the smallest "
+        "budget that works",
+    )
+    p.add_argument(
+        "--workers",
+        type=worker_count,
+        metavar="N",
+        help="threads that measure blocks of units at once (default: every core this "
+        "process may use); the table is the same for any N. They share the memory "
+        "budget. Not with --scheduler, whose workers measure the tasks",
+    )
+    p.add_argument(
         "--scheduler",
         help="Dask scheduler address: measure blocks of units as "
         "tasks on that cluster ('local' for a cluster on this machine)",
     )
     p.set_defaults(func=run_measures)
+
+
+def worker_count(text: str) -> int:
+    """Parse a number of workers (a whole number >= 1), as argparse wants."""
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(
+            f"--workers takes a whole number >= 1, e.g. 2; got {text!r}"
+        )
+    return count
 
 
 def unit_range(text: str) -> slice | None:
@@ -94,21 +132,44 @@ def unit_range(text: str) -> slice | None:
     try:
         return parse_units(text)
     except ValueError as error:
-        raise argparse.ArgumentTypeError(
-            f"--units takes START:STOP, e.g. 0:100; got {text!r}"
-        ) from error
+        raise argparse.ArgumentTypeError(str(error)) from error
+
+
+def memory_size(text: str) -> int:
+    """Parse a size such as 2GB or 512MiB with `tables.parse_memory`, as argparse wants."""
+    from compendium.measures.tables import parse_memory
+
+    try:
+        return parse_memory(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
 
 
 def run_measures(args: argparse.Namespace) -> None:
+    from compendium.measures import BLOCK_MEMORY_BYTES
     from compendium.measures.tables import measure_layers
-    from compendium.util.files import write_table
+    from compendium.util.files import refuse_overwriting_inputs, write_table
 
+    refuse_overwriting_inputs([args.out], activation_inputs(args.input))
+    memory = args.memory or BLOCK_MEMORY_BYTES
     layers = [args.layer] if args.layer else None
+    if args.scheduler and args.workers:
+        raise CompendiumError(
+            "--workers sets the threads of a measurement on this machine; with --scheduler "
+            "the cluster's workers measure the tasks: leave one of the two out"
+        )
     if args.scheduler:
         table = _measure_on_cluster(args, layers)
     else:
         table = measure_layers(
-            args.input, layers, args.units, args.summary, backend=args.backend, device=args.device
+            args.input,
+            layers,
+            args.units,
+            args.summary,
+            backend=args.backend,
+            device=args.device,
+            memory_bytes=memory,
+            workers=args.workers,
         )
     write_table(table, args.out, index=False)
     log.info("wrote %s (%d units)", args.out, len(table))
@@ -117,7 +178,7 @@ def run_measures(args: argparse.Namespace) -> None:
 def _measure_on_cluster(args: argparse.Namespace, layers: list[str] | None):
     import pandas as pd
 
-    from compendium.activations.store import open_activations
+    from compendium.activations.reader import open_activations
     from compendium.measures.cluster import measure_layer_on_cluster
 
     if layers is None:
@@ -126,11 +187,21 @@ def _measure_on_cluster(args: argparse.Namespace, layers: list[str] | None):
     scheduler = None if args.scheduler == "local" else args.scheduler
     tables = [
         measure_layer_on_cluster(
-            args.input, layer, units=args.units, summary=args.summary, scheduler=scheduler
+            args.input,
+            layer,
+            units=args.units,
+            summary=args.summary,
+            scheduler=scheduler,
+            memory_bytes=args.memory,
         )
         for layer in layers
     ]
     return pd.concat(tables, ignore_index=True)
+
+
+def activation_inputs(path: Path) -> list[Path]:
+    """What reading the activation file (or folder of AN_merged files) `path` reads."""
+    return [path, *sorted(path.glob("*.h5"))] if path.is_dir() else [path]
 
 
 # --- book, notebooks -------------------------------------------------------------------------
@@ -176,6 +247,38 @@ def run_notebooks(args: argparse.Namespace) -> None:
 
     for path in execute_notebooks(args.profile, names=args.only):
         print(f"wrote {path}")
+
+
+def add_run(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "run",
+        help="rerun one chapter with other parameters and rebuild the book",
+        description="Execute one chapter with the profile's parameters, replacing those "
+        "given with -p (values read as YAML, as papermill's -p does), into book/generated, "
+        "then rebuild the HTML book. Example: compendium run 02 -p units 0:50 -p layers '[fc6]'",
+    )
+    p.add_argument(
+        "chapter", help="the chapter's number (02) or notebook name (02_alexnet_results)"
+    )
+    p.add_argument("--profile", default="default", help="profile (notebooks/params/NAME.yml)")
+    p.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="a parameter of the chapter and its value (may be repeated)",
+    )
+    p.set_defaults(func=run_rerun)
+
+
+def run_rerun(args: argparse.Namespace) -> None:
+    from compendium.build.rerun import parse_overrides, rerun_chapter
+
+    done = rerun_chapter(args.chapter, args.profile, parse_overrides(args.parameter))
+    print(f"executed notebook: {done.notebook}")
+    print(f"book written to {done.html / 'index.html'}")
 
 
 # --- data, train, record ---------------------------------------------------------------------
@@ -241,23 +344,16 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
 
 
-def train_config(args: argparse.Namespace):
-    from compendium.networks.training import TrainConfig
-
-    names = {
-        "epochs": "epochs",
-        "train_batch_size": "batch_size",
-        "lr": "lr",
-        "seed": "seed",
-        "n_train": "n_train",
+def train_options(args: argparse.Namespace) -> dict:
+    """The training settings of `add_train_options`, for
+    :func:`compendium.networks.training.train_config` (None: the default)."""
+    return {
+        "epochs": args.epochs,
+        "batch_size": args.train_batch_size,
+        "lr": args.lr,
+        "seed": args.seed,
+        "n_train": args.n_train,
     }
-    return TrainConfig.from_dict(
-        {
-            field: getattr(args, option)
-            for option, field in names.items()
-            if getattr(args, option) is not None
-        }
-    )
 
 
 def add_train(commands: argparse._SubParsersAction) -> None:
@@ -265,28 +361,42 @@ def add_train(commands: argparse._SubParsersAction) -> None:
         "train",
         help="train the small AlexNet-style CNN on Fashion-MNIST (cached)",
         description="Train the small AlexNet-style CNN from scratch with a fixed seed, or "
-        "load it from data/cache/models/<key>.pt if these settings were trained before. "
-        "<key>.json beside it holds seconds per epoch and test accuracy.",
+        "load it: the weights shipped in data/weights/models/<key>.pt if these settings "
+        "are the shipped ones, else data/cache/models/<key>.pt if they were trained here "
+        "before. <key>.json beside it holds seconds per epoch and test accuracy.",
     )
     add_train_options(p)
-    p.add_argument("--retrain", action="store_true", help="train even if cached")
+    p.add_argument(
+        "--retrain",
+        action="store_true",
+        help="train here even if shipped or cached weights exist (the result is cached; "
+        "a profile's steps use it instead of the shipped weights only if its train "
+        "section sets shipped: false)",
+    )
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
     add_profile_option(p, "train")
     p.set_defaults(func=run_train)
 
 
 def run_train(args: argparse.Namespace) -> None:
-    from compendium.networks.training import trained_model
+    from compendium.networks.training import train_config, trained_model
 
-    if run_profile_step(args, "train"):
+    if args.profile:
+        from compendium.build.profiles import load_profile
+        from compendium.build.stages import train_model
+
+        train_model(load_profile(args.profile), retrain=args.retrain)
         return
     trained = trained_model(
-        train_config(args), retrain=args.retrain, device=args.device, threads=args.threads
+        train_config(**train_options(args)),
+        retrain=args.retrain,
+        device=args.device,
+        threads=args.threads,
     )
     report = trained.report
     print(
-        f"{trained.weights_path}: test accuracy {report['test_accuracy']:.4f}, "
-        f"{report['seconds_per_epoch']} s per epoch"
+        f"{trained.weights_path} ({trained.provenance}, sha256 {trained.weights_sha256}): "
+        f"test accuracy {report['test_accuracy']:.4f}, {report['seconds_per_epoch']} s per epoch"
     )
 
 
@@ -334,16 +444,26 @@ def add_record(commands: argparse._SubParsersAction) -> None:
 
 def run_record(args: argparse.Namespace) -> None:
     from compendium.activations.recording import record_small_alexnet, record_torchvision
+    from compendium.util.cache import parse_weights
+    from compendium.util.files import refuse_overwriting_inputs
 
     if run_profile_step(args, "record"):
         return
+    weights_file = args.weights if Path(args.weights).is_file() else None
+    refuse_overwriting_inputs(
+        [args.out],
+        [args.images, args.synsets, weights_file],
+        folders=[args.images, *network_folders()],
+    )
     if args.model == "small-alexnet":
         import torch
 
-        from compendium.networks.training import trained_model
+        from compendium.networks.training import train_config, trained_model
 
         torch.set_num_threads(args.threads)
-        trained = trained_model(train_config(args), device=args.device, threads=args.threads)
+        trained = trained_model(
+            train_config(**train_options(args)), device=args.device, threads=args.threads
+        )
         result = record_small_alexnet(
             trained,
             split=args.split,
@@ -355,8 +475,10 @@ def run_record(args: argparse.Namespace) -> None:
         )
     else:
         if args.images is None:
-            raise ValueError(f"--model {args.model} records an image folder: give --images FOLDER")
-        weights = None if args.weights.lower() == "none" else args.weights
+            raise CompendiumError(
+                f"--model {args.model} records an image folder: give --images FOLDER"
+            )
+        weights = parse_weights(args.weights)
         layers = args.layers.split(",") if args.layers else None
         result = record_torchvision(
             args.model,
@@ -372,6 +494,15 @@ def run_record(args: argparse.Namespace) -> None:
         )
     rate = f", {result.images_per_second:.0f} images/s" if result.n_seen else " (already recorded)"
     print(f"{result.path}: {result.n_images} images{rate}")
+
+
+def network_folders() -> list[Path]:
+    """Folders read by the steps that train or load the small networks and read
+    Fashion-MNIST: a command's output may not land in them."""
+    from compendium.inputs.datasets import default_folders
+    from compendium.networks.training import model_dir
+
+    return [model_dir(), *default_folders()]
 
 
 # --- dissect ---------------------------------------------------------------------------------
@@ -411,18 +542,23 @@ def add_dissect(commands: argparse._SubParsersAction) -> None:
 def run_dissect(args: argparse.Namespace) -> None:
     import torch
 
-    from compendium.chapters.other_cnns import cached_dissection, net_specs, train_config
+    from compendium.chapters.other_cnns import net_training
     from compendium.inputs.categories import SUPER_CATEGORIES
     from compendium.inputs.datasets import FASHION_MNIST_CLASSES, load_fashion_mnist
-    from compendium.methods.dissect import class_concepts
+    from compendium.methods.dissect import cached_dissection, class_concepts
     from compendium.networks.training import trained_model
-    from compendium.util.files import write_table
+    from compendium.networks.zoo import net_specs
+    from compendium.util.cache import cache_dir
+    from compendium.util.files import refuse_overwriting_inputs, write_table
 
+    refuse_overwriting_inputs(
+        [args.out, args.iou_table], [], folders=[*network_folders(), cache_dir() / "dissection"]
+    )
     torch.set_num_threads(args.threads)
     [spec] = net_specs(
         [{"name": args.arch, "arch": args.arch, "task": args.task, "layer": args.layer}]
     )
-    config = train_config(spec, epochs=args.epochs, n_train=args.n_train, seed=args.seed)
+    config = net_training(spec, epochs=args.epochs, n_train=args.n_train, seed=args.seed)
     trained = trained_model(config, threads=args.threads)
     data = load_fashion_mnist("test")
     data = data.subset(args.n_images) if args.n_images else data
@@ -446,7 +582,16 @@ def run_dissect(args: argparse.Namespace) -> None:
     )
 
 
-SUBCOMMANDS = [add_data, add_train, add_record, add_measures, add_book, add_notebooks, add_dissect]
+SUBCOMMANDS = [
+    add_data,
+    add_train,
+    add_record,
+    add_measures,
+    add_book,
+    add_notebooks,
+    add_run,
+    add_dissect,
+]
 
 if __name__ == "__main__":
     sys.exit(main())

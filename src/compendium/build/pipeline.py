@@ -6,7 +6,11 @@ Where things live (paths relative to the repository root):
   cell tagged ``parameters`` that declares at least ``profile``;
 - ``notebooks/params/<profile>.yml``: a profile, mapping a notebook name to the
   parameters injected into it (a notebook the profile does not name runs with its defaults);
-- ``book/generated/<name>.ipynb``: the executed notebooks (not committed);
+- ``book/generated/<name>.ipynb``: the executed notebooks (not committed), and beside
+  each the CSV files of its tables, ``<name>-data/`` (`compendium.chapters.downloads`);
+- ``book/generated/how-to-cite.md``: the introduction's citation box, from
+  ``CITATION.cff`` (`compendium.build.publishing`, which also adds the launch buttons
+  when ``COMPENDIUM_REPOSITORY_URL`` is set);
 - ``book/_static/vega-offline.js``: Vega, Vega-Lite and Vega-Embed for the charts,
   written at build time (not committed);
 - ``book/_build/html/``: the built book; open ``book/_build/html/index.html``.
@@ -37,6 +41,7 @@ import vl_convert
 import yaml
 from tqdm import tqdm
 
+from compendium.build import publishing
 from compendium.build.profiles import (
     BOOK,
     BUILD,
@@ -49,8 +54,9 @@ from compendium.build.profiles import (
     PipelineError,
     load_profile,
 )
-from compendium.build.stages import PRE_NOTEBOOK_STEPS
-from compendium.util.files import atomic_path
+from compendium.build.stages import PRE_NOTEBOOK_STEPS, shipped_switch
+from compendium.chapters import downloads
+from compendium.util.files import atomic_path, refuse_overwriting_inputs
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +67,14 @@ def notebook_sources() -> dict[str, Path]:
 
 
 def execute_notebooks(
-    profile: str, names: Iterable[str] | None = None, out_dir: Path | None = None
+    profile: str,
+    names: Iterable[str] | None = None,
+    out_dir: Path | None = None,
+    overrides: dict[str, dict] | None = None,
 ) -> list[Path]:
     """Execute notebooks with the profile's parameters into `out_dir` (default
-    ``book/generated``); returns the executed ``.ipynb`` paths.
+    ``book/generated``); returns the executed ``.ipynb`` paths. `overrides` maps a
+    notebook name to parameters that replace the profile's for that run.
 
     A notebook is written under its final name only once it has run to the end.
     """
@@ -81,12 +91,21 @@ def execute_notebooks(
             + (f" (and the step sections: {', '.join(sorted(steps))})" if steps else "")
         )
     out_dir = Path(out_dir) if out_dir is not None else BOOK / GENERATED
+    refuse_overwriting_inputs(
+        [out_dir / f"{name}.ipynb" for name in chosen],
+        [sources[name] for name in chosen],
+        folders=[NOTEBOOKS],
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
     ensure_kernel()
+    repository = publishing.repository_from_env()
     written = []
-    for name in tqdm(chosen, desc=f"notebooks ({profile})", unit="notebook"):
-        params = {**prof.params.get(name, {}), "profile": profile}
-        written.append(_execute_one(sources[name], params, out_dir / f"{name}.ipynb"))
+    with shipped_switch(prof):
+        for name in tqdm(chosen, desc=f"notebooks ({profile})", unit="notebook"):
+            given = (overrides or {}).get(name, {})
+            params = {**prof.params.get(name, {}), **given, "profile": profile}
+            dest = out_dir / f"{name}.ipynb"
+            written.append(_execute_one(sources[name], params, dest, repository=repository))
     return written
 
 
@@ -96,19 +115,38 @@ def build_book(profile: str, workdir: Path | None = None) -> Path:
     Without `workdir` the book is built in place (``book/_build/html``). With it, the book
     sources are copied into `workdir` first and built there, leaving ``book/`` untouched.
     """
+    if workdir is not None:  # ``workdir/book`` is replaced whole: it must hold no source
+        refuse_overwriting_inputs(
+            [Path(workdir) / "book"], [CONFIG], folders=[BOOK, NOTEBOOKS], folder_outputs=True
+        )
+    run_steps(profile)
+    source = BOOK if workdir is None else _copy_book_source(Path(workdir))
+    repository = publishing.repository_from_env()
+    execute_notebooks(profile, out_dir=source / GENERATED)
+    html = build_html(source, repository)
+    log.info("book (profile %s) written to %s", profile, html)
+    return html
+
+
+def run_steps(profile: str) -> None:
+    """The steps before the notebooks (data, training, recording) for `profile`."""
     prof = load_profile(profile)
     for step in PRE_NOTEBOOK_STEPS:
         log.info(
             "step %s (profile %s): %s", step.section, profile, prof.params.get(step.section, {})
         )
         step.run(prof)
-    source = BOOK if workdir is None else _copy_book_source(Path(workdir))
-    execute_notebooks(profile, out_dir=source / GENERATED)
+
+
+def build_html(source: Path = BOOK, repository: str | None = None) -> Path:
+    """Jupyter Book over `source`, whose ``generated/`` already holds the executed
+    notebooks; returns the checked HTML folder."""
+    publishing.write_citation_box(source / GENERATED, repository)
     write_vega_bundle(source / "_static")
-    _run_jupyter_book(source)
+    with tempfile.TemporaryDirectory(prefix="compendium-config-") as tmp:
+        _run_jupyter_book(source, publishing.write_book_config(CONFIG, repository, Path(tmp)))
     html = source / BUILD / "html"
     check_html(html, toc_documents(source / "_toc.yml"))
-    log.info("book (profile %s) written to %s", profile, html)
     return html
 
 
@@ -254,8 +292,14 @@ def _resolve(page: Path, link: str) -> tuple[Path | None, str]:
     return target, unquote(parts.fragment)
 
 
-def _execute_one(source: Path, params: dict, dest: Path) -> Path:
-    """Convert one jupytext source, run it with `params`, and move it to `dest` when done."""
+def _execute_one(
+    source: Path, params: dict, dest: Path, repository: publishing.Repository | None = None
+) -> Path:
+    """Convert one jupytext source, run it with `params`, and move it to `dest` when done.
+
+    The tables it offers as CSV go to ``downloads.page_folder(dest)``, emptied first. With
+    a `repository`, the notebook gets the set-up cell that makes it run elsewhere.
+    """
     notebook = jupytext.read(source)
     notebook.metadata["kernelspec"] = {
         "name": KERNEL_NAME,
@@ -267,24 +311,29 @@ def _execute_one(source: Path, params: dict, dest: Path) -> Path:
         ran = Path(tmp) / dest.name
         nbformat.write(notebook, given)
         _check_parameters(source, given, params)
-        log.info("executing %s with %s", source.relative_to(ROOT), params)
+        log.info("executing %s with %s", _shown(source), params)
+        shutil.rmtree(downloads.page_folder(dest), ignore_errors=True)
         try:
-            papermill.execute_notebook(
-                str(given),
-                str(ran),
-                parameters=params,
-                kernel_name=KERNEL_NAME,
-                cwd=str(ROOT),
-                progress_bar=False,
-                request_save_on_cell_execute=False,
-            )
+            with downloads.writing_to(downloads.page_folder(dest)):
+                papermill.execute_notebook(
+                    str(given),
+                    str(ran),
+                    parameters=params,
+                    kernel_name=KERNEL_NAME,
+                    cwd=str(ROOT),
+                    progress_bar=False,
+                    request_save_on_cell_execute=False,
+                )
         except papermill.PapermillExecutionError as err:
             raise PipelineError(
-                f"{source.relative_to(ROOT)} failed in cell {err.exec_count}: "
+                f"{_shown(source)} failed in cell {err.exec_count}: "
                 f"{err.ename}: {err.evalue} (run `compendium notebooks --only "
                 f"{source.stem}` after fixing it)"
             ) from err
-        executed = _hide_parameters(nbformat.read(ran, as_version=4))
+        executed = _hide_code(_hide_parameters(nbformat.read(ran, as_version=4)))
+        executed = publishing.render_downloads_as_myst(executed)
+        if repository is not None:
+            executed = publishing.add_setup_cell(executed, repository, params["profile"])
         with atomic_path(dest) as partial:
             nbformat.write(executed, partial)
     log.info("wrote %s", dest)
@@ -300,12 +349,31 @@ def _hide_parameters(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return notebook
 
 
+#: Tags with which a cell's code is already removed or folded on the page.
+_CODE_TAGS = {"remove-cell", "remove-input", "hide-input", "hide-cell"}
+
+
+def _hide_code(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Fold every code cell's source behind a toggle (tag ``hide-input``) unless the notebook
+    already removes or folds it: a page shows its results, and a reader can open the code."""
+    for cell in notebook.cells:
+        tags = cell.metadata.get("tags", [])
+        if cell.cell_type == "code" and not _CODE_TAGS & set(tags):
+            cell.metadata["tags"] = [*tags, "hide-input"]
+    return notebook
+
+
+def _shown(path: Path) -> Path:
+    """`path` relative to the repository when it lies inside it (for messages)."""
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+
+
 def _check_parameters(source: Path, notebook: Path, params: dict) -> None:
     """Every injected parameter must be declared in the notebook's ``parameters`` cell."""
     declared = papermill.inspect_notebook(str(notebook))
     if "profile" not in declared:
         raise PipelineError(
-            f"{source.relative_to(ROOT)}: its cell tagged 'parameters' must declare "
+            f"{_shown(source)}: its cell tagged 'parameters' must declare "
             f'`profile = "default"` (the page names the profile that produced it)'
         )
     unknown = sorted(set(params) - set(declared))
@@ -325,8 +393,9 @@ def _copy_book_source(workdir: Path) -> Path:
     return target
 
 
-def _run_jupyter_book(source: Path) -> None:
-    """``jupyter-book build`` of `source` with the top-level config, warnings as errors."""
+def _run_jupyter_book(source: Path, config: Path = CONFIG) -> None:
+    """``jupyter-book build`` of `source` with `config` (default: the top-level
+    ``_config.yml``), warnings as errors."""
     exe = Path(sys.executable).with_name("jupyter-book")
     command = [
         str(exe if exe.is_file() else shutil.which("jupyter-book") or "jupyter-book"),
@@ -335,7 +404,7 @@ def _run_jupyter_book(source: Path) -> None:
         "--path-output",
         str(source),
         "--config",
-        str(CONFIG),
+        str(config),
         "--toc",
         str(source / "_toc.yml"),
         "--all",

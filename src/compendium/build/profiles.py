@@ -25,7 +25,10 @@ log = logging.getLogger(__name__)
 #: The repository root (the package is installed in editable mode from ``src/``).
 ROOT = Path(__file__).resolve().parents[3]
 NOTEBOOKS = ROOT / "notebooks"
-PARAMS = NOTEBOOKS / "params"
+#: The profiles: ``notebooks/params`` of the source checkout; an installed wheel, which has
+#: no checkout, reads the copy its build put into the package (``setup.py``).
+PACKAGED_PARAMS = Path(__file__).resolve().parents[1] / "data" / "profiles"
+PARAMS = NOTEBOOKS / "params" if (NOTEBOOKS / "params").is_dir() else PACKAGED_PARAMS
 BOOK = ROOT / "book"
 CONFIG = ROOT / "_config.yml"
 #: Sub-folders of a book source folder.
@@ -77,7 +80,7 @@ def load_profile(name: str) -> Profile:
     if not path.is_file():
         raise PipelineError(
             f"unknown profile {name!r}: choose one of {', '.join(available_profiles())} "
-            f"(or add {path.relative_to(ROOT)})"
+            f"(or add {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path})"
         )
     params = yaml.safe_load(path.read_text()) or {}
     if not isinstance(params, dict) or not all(

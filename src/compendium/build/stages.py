@@ -6,7 +6,10 @@ other two sections say how to make them:
 ``source: fashion-mnist`` (profiles ``default`` and ``smoke``)
     ``data``: ``download`` (default true: only when neither the cache nor the Debian
     package has the files). ``train``: the fields of :class:`compendium.networks.training.TrainConfig`
-    (``epochs``, ``batch_size``, ``lr``, ``seed``, ``n_train``, ``model``).
+    (``epochs``, ``batch_size``, ``lr``, ``seed``, ``n_train``, ``model``), and
+    ``shipped`` (default true: use the weights committed in ``data/weights`` when they
+    were trained with exactly these settings; false: train here, or use the weights
+    trained here before).
     ``record``: ``split`` (test), ``keep`` (correct), ``n_images`` (all), ``batch_size``,
     ``device``.
 ``source: alexnet-merged``
@@ -23,7 +26,8 @@ that is how the profiles that need the user's data get their paths. An unset var
 stops the step with a message saying what to set.
 
 Each step logs what it read and wrote and skips work whose cached output is current:
-training is cached by its configuration (:mod:`compendium.networks.training`); a recording is current
+training is shipped or cached by its configuration (:mod:`compendium.networks.training`;
+``compendium train --retrain`` trains anyway); a recording is current
 when it is complete (only finished files get their final name) and was made with the
 weights the profile now gives. `store_path` is the activation file a profile's chapters
 read; it depends on the profile alone, so a notebook finds it without being told.
@@ -31,10 +35,10 @@ read; it depends on the profile alone, so a notebook finds it without being told
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,10 +50,13 @@ from compendium.build.profiles import (
     section,
     source,
 )
-from compendium.util.cache import parse_weights
+from compendium.util.cache import cache_key, parse_weights
 
 if TYPE_CHECKING:
+    from IPython.display import Markdown
+
     from compendium.methods import am
+    from compendium.networks.training import TrainConfig, TrainedModel
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +108,7 @@ def prepare_data(profile: Profile) -> None:
         paths = prepare_fashion_mnist(download=bool(values.get("download", True)))
         log.info("data: Fashion-MNIST verified (%s)", ", ".join(str(p) for p in paths.values()))
     elif kind == "alexnet-merged":
-        from compendium.activations.store import open_activations
+        from compendium.activations.reader import open_activations
 
         path = _path(profile, values)
         with open_activations(path) as store:
@@ -122,16 +129,25 @@ def prepare_data(profile: Profile) -> None:
         )
 
 
-def train_model(profile: Profile) -> None:
-    """The ``train`` step: train (or load) the small AlexNet, or check pretrained weights."""
+def train_model(profile: Profile, *, retrain: bool = False) -> None:
+    """The ``train`` step: load (or train) the small AlexNet, or check pretrained weights.
+    ``retrain``: train the small AlexNet here even if shipped or cached weights exist."""
     kind = source(profile)
     if kind == "fashion-mnist":
-        from compendium.networks.training import trained_model
-
-        trained = trained_model(train_config(profile))
+        trained = profile_model(profile, retrain=retrain)
         log.info(
-            "train: %s (test accuracy %.4f)", trained.weights_path, trained.report["test_accuracy"]
+            "train: %s (%s, sha256 %s, test accuracy %.4f)",
+            trained.weights_path,
+            trained.provenance,
+            trained.weights_sha256,
+            trained.report["test_accuracy"],
         )
+        if retrain and uses_shipped(profile):
+            log.info(
+                "train: the profile's steps use the shipped weights when they match; set "
+                "`train: {shipped: false}` in notebooks/params/%s.yml to use these",
+                profile.name,
+            )
     elif kind == "image-folder":
         from compendium.networks.models import load_torchvision
 
@@ -167,17 +183,83 @@ def record_store(profile: Profile) -> None:
     )
 
 
-def train_config(profile: Profile):
-    """The profile's :class:`compendium.networks.training.TrainConfig` (its ``train:`` section)."""
-    from compendium.networks.training import TrainConfig
+def profile_train_config(profile: Profile) -> TrainConfig:
+    """The profile's :class:`compendium.networks.training.TrainConfig`: its ``train:``
+    section without the ``shipped`` switch."""
+    from compendium.networks.training import train_config
 
+    values = {k: v for k, v in section(profile, "train").items() if k != "shipped"}
     try:
-        return TrainConfig.from_dict(section(profile, "train"))
+        return train_config(values)
     except (TypeError, ValueError) as err:
         raise PipelineError(
             f"profile {profile.name!r}, section train: {err}; fix "
             f"notebooks/params/{profile.name}.yml"
         ) from err
+
+
+def uses_shipped(profile: Profile) -> bool:
+    """The profile's ``train: shipped`` switch (default true): may its steps use the
+    weights shipped in ``data/weights``?"""
+    shipped = section(profile, "train").get("shipped", True)
+    if not isinstance(shipped, bool):
+        raise PipelineError(
+            f"profile {profile.name!r}, section train: shipped must be true or false, not "
+            f"{shipped!r}; fix notebooks/params/{profile.name}.yml"
+        )
+    return shipped
+
+
+@contextlib.contextmanager
+def shipped_switch(profile: Profile) -> Iterator[None]:
+    """Inside, everything (the notebooks' kernels too: they inherit the environment) obeys
+    the profile's ``train: shipped`` switch: with ``shipped: false``, ``COMPENDIUM_WEIGHTS``
+    is ``none``, so no network of any chapter is read from ``data/weights``."""
+    if uses_shipped(profile):
+        yield
+        return
+    before = os.environ.get("COMPENDIUM_WEIGHTS")
+    os.environ["COMPENDIUM_WEIGHTS"] = "none"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("COMPENDIUM_WEIGHTS", None)
+        else:
+            os.environ["COMPENDIUM_WEIGHTS"] = before
+
+
+def profile_model(profile: Profile, *, retrain: bool = False) -> TrainedModel:
+    """The small AlexNet of a ``fashion-mnist`` profile: shipped (unless the profile says
+    ``shipped: false``), else cached, else trained now."""
+    from compendium.networks.training import trained_model
+
+    return trained_model(
+        profile_train_config(profile), retrain=retrain, shipped=uses_shipped(profile)
+    )
+
+
+def weights_banner(profile_name: str) -> Markdown:
+    """For a notebook: where the weights of the profile's network come from (shipped with
+    the compendium or trained here) and their sha256. Never trains."""
+    from IPython.display import Markdown
+
+    from compendium.chapters.page import weights_note
+
+    profile = load_profile(profile_name)
+    kind = source(profile)
+    if kind == "fashion-mnist":
+        from compendium.networks.training import load_trained
+
+        config = profile_train_config(profile)
+        return weights_note(load_trained(config, shipped=uses_shipped(profile)), profile.name)
+    if kind == "image-folder":
+        model, weights = _torchvision_choice(_checked(profile, "record"))
+        return Markdown(
+            f"**Weights:** torchvision's {model} with weights `{weights or 'random (seed 0)'}` "
+            f"(`{_expected_weights(profile)}`); nothing is trained or shipped here."
+        )
+    return Markdown("**Weights:** none; the authors' activation files are read directly.")
 
 
 def store_path(profile: Profile) -> Path:
@@ -192,9 +274,8 @@ def store_path(profile: Profile) -> Path:
     if kind == "fashion-mnist":
         from compendium.networks.models import SMALL_ALEXNET
 
-        config = train_config(
-            profile
-        )  # named as compendium.networks.training.TrainedModel.name does
+        # named as compendium.networks.training.TrainedModel.name does
+        config = profile_train_config(profile)
         model = f"{getattr(config.model, 'network_name', SMALL_ALEXNET)}-{config.key}"
         return activation_path(model, _fashion_mnist_name(values), keep)
     data = _checked(profile, "data")
@@ -210,7 +291,7 @@ def store_path(profile: Profile) -> Path:
 
 def chapter_store(profile_name: str, store: str | os.PathLike | None = None) -> Path:
     """For a notebook: `store` if given, else the profile's `store_path`; it must exist."""
-    from compendium.activations.store import partial_path
+    from compendium.activations.writer import partial_path
 
     path = Path(store).expanduser() if store else store_path(load_profile(profile_name))
     if path.exists():
@@ -247,8 +328,7 @@ def _torchvision_choice(values: dict[str, Any]) -> tuple[str, str | None]:
         raise PipelineError(
             f"record: model {model!r} is not one of {', '.join(TORCHVISION_MODELS)}"
         )
-    weights = str(values.get("weights", "DEFAULT"))
-    return model, None if weights.lower() == "none" else weights
+    return model, parse_weights(values.get("weights", "DEFAULT"))
 
 
 def _weights_label(weights: str | None) -> str:
@@ -260,9 +340,7 @@ def _weights_label(weights: str | None) -> str:
 
 
 def _short_hash(text: str) -> str:
-    import hashlib
-
-    return hashlib.sha256(text.encode()).hexdigest()[:8]
+    return cache_key(text)
 
 
 def _expected_weights(profile: Profile) -> str:
@@ -270,7 +348,7 @@ def _expected_weights(profile: Profile) -> str:
     if source(profile) == "fashion-mnist":
         from compendium.networks.training import load_trained
 
-        trained = load_trained(train_config(profile))
+        trained = load_trained(profile_train_config(profile), shipped=uses_shipped(profile))
         if trained is None:
             raise PipelineError(
                 f"profile {profile.name!r} has no trained model yet: run "
@@ -290,7 +368,7 @@ def _expected_weights(profile: Profile) -> str:
 def _is_current(path: Path, weights_sha256: str) -> bool:
     """True if `path` is a finished recording made with these weights; a finished one made
     with other weights is stale and is deleted (it is a cache entry)."""
-    from compendium.activations.store import is_complete, open_activations
+    from compendium.activations.reader import is_complete, open_activations
 
     if not is_complete(path):
         return False
@@ -310,9 +388,8 @@ def _is_current(path: Path, weights_sha256: str) -> bool:
 
 def _record_fashion_mnist(profile: Profile, values: dict[str, Any], path: Path):
     from compendium.activations.recording import record_small_alexnet
-    from compendium.networks.training import trained_model
 
-    trained = trained_model(train_config(profile))
+    trained = profile_model(profile)
     return record_small_alexnet(
         trained,
         split=values.get("split", "test"),
@@ -385,12 +462,11 @@ def profile_network(profile: str) -> am.ProfileNetwork:
     the authors' files hold activations but no weights)."""
     from compendium.methods import am
     from compendium.networks.models import load_torchvision
-    from compendium.networks.training import trained_model
 
     prof = load_profile(profile)
     kind = source(prof)
     if kind == "fashion-mnist":
-        trained = trained_model(train_config(prof))
+        trained = profile_model(prof)
         return am.ProfileNetwork(
             trained.model.eval(),
             am.ImageSpec.fashion_mnist(),
@@ -402,7 +478,7 @@ def profile_network(profile: str) -> am.ProfileNetwork:
         name = record.get("model", "alexnet")
         weights = str(record.get("weights", "DEFAULT"))
         model = load_torchvision(name, parse_weights(weights))
-        label = hashlib.sha256(weights.encode()).hexdigest()[:8]
+        label = cache_key(weights)
         return am.ProfileNetwork(
             model,
             am.ImageSpec.imagenet(),

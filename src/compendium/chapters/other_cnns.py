@@ -3,16 +3,18 @@ several networks, measured the way the paper's Appendix D measures the 'bus' uni
 
 The flow for one network: train it (or load it from the cache) with
 :mod:`compendium.networks.training`; record its activations on the test images with
-:mod:`compendium.activations.recording`; dissect one convolutional layer with :mod:`compendium.methods.dissect`;
-then, for every unit the dissection nominates, compute the columns of Tables A3-A5 and the
-signal-detection measures with the super-category as class A (:func:`detector_table`,
-which calls :func:`group_measures`).
+:mod:`compendium.activations.recording`; dissect one convolutional layer (cached) with
+:mod:`compendium.methods.dissect`; then, for every unit the dissection nominates, compute
+the columns of Tables A3-A5 and the signal-detection measures with the super-category as
+class A (:func:`detector_table`, which calls
+:func:`compendium.measures.groups.group_measures`). This module holds that flow, the paper's
+Tables A3-A5 and Fig. 6 beside this run's, and their formatting.
 
-A network is described by a small mapping (a profile entry), for example
-``{"name": "GoogLeNet (coarse)", "arch": "small-googlenet", "task": "coarse",
-"layer": "inception4b"}``; :func:`train_config` turns it into a
-:class:`compendium.networks.training.TrainConfig`, so the same entry always finds the same cached
-weights.
+A network is described by a profile entry, checked by
+:func:`compendium.networks.zoo.net_specs`; :func:`net_training` turns its
+:class:`compendium.networks.zoo.NetSpec` into a
+:class:`compendium.networks.training.TrainConfig`, so the same entry always finds the same
+cached weights.
 """
 
 from __future__ import annotations
@@ -25,238 +27,214 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from compendium.inputs.categories import COARSE_GROUPS
-from compendium.networks.models import SMALL_NETWORKS, network_config
+from compendium.activations.reader import unit_activations
+from compendium.chapters import paper
+from compendium.inputs.categories import COARSE_GROUPS, SUPER_CATEGORIES
+from compendium.measures.groups import GROUP_COLUMNS, group_measures
+from compendium.methods.dissect import IOU_THRESHOLD, QUANTILE, cached_dissection, nominate
+from compendium.networks.zoo import TASKS, NetSpec
+from compendium.util.cache import parse_weights
+from compendium.util.errors import CompendiumError
 
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "ChapterParameterError",
+    "ChapterRun",
+    "DATA_SOURCES",
     "DISPLAY_NAMES",
-    "GROUP_COLUMNS",
     "NetResult",
-    "NetSpec",
     "PAPER_CASES",
     "PAPER_TABLES",
-    "TASKS",
     "beside_paper",
-    "cached_dissection",
     "detector_table",
     "display_table",
     "dissect_small_net",
     "figure6_rows",
     "format_summary",
-    "group_measures",
-    "group_signal_detection",
     "imagenet_result",
-    "iou_ceilings",
-    "net_specs",
-    "nominate",
     "paper_table",
     "plot_sample",
     "precision_column",
+    "net_training",
+    "run_networks",
+    "Settings",
     "summarise",
-    "train_config",
-    "unit_activations",
+    "super_category_concepts",
 ]
 
-#: Training tasks: the ten classes, or the five coarse groups of compendium.inputs.categories.
-TASKS = {"classes": "fashion-mnist", "coarse": "fashion-mnist-coarse"}
-_SPEC_KEYS = {"name", "arch", "task", "layer", "epochs", "model"}
+#: The page's two sources of networks and images (its ``data`` parameter).
+DATA_SOURCES = ("fashion-mnist", "imagenet")
+
+
+class ChapterParameterError(CompendiumError):
+    """A parameter of chapter 4 that cannot be used."""
+
+
+def net_training(spec: NetSpec, *, epochs: int, n_train: int | None = None, seed: int = 0) -> Any:
+    """The :class:`compendium.networks.training.TrainConfig` of a network entry (made by
+    :func:`compendium.networks.training.train_config`). ``epochs`` applies unless the entry
+    sets its own (the default AlexNet keeps its 5 epochs, and so its shipped weights)."""
+    from compendium.networks.training import train_config
+
+    n_classes = len(COARSE_GROUPS) if spec.task == "coarse" else 10
+    return train_config(
+        {
+            "model": {"arch": spec.arch, **(spec.model or {}), "n_classes": n_classes},
+            "dataset": TASKS[spec.task],
+            "seed": seed,
+            "n_train": n_train,
+            "epochs": spec.epochs if spec.epochs is not None else epochs,
+        }
+    )
+
+
+# --------------------------------------------------------------------------------------
+# The page's parameters, and every network of one run
+# --------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class NetSpec:
-    """One network of the chapter: a display name, an architecture, a training task, the
-    layer to dissect, and optional overrides (epochs, network settings)."""
+class Settings:
+    """The parameters of chapter 4's page, other than its list of networks (see the
+    notebook's parameters cell for what each means). Make it with `from_parameters`,
+    which checks them."""
 
-    name: str
-    arch: str
-    task: str
-    layer: str
-    epochs: int | None = None
-    model: Mapping[str, Any] | None = None
+    data: str
+    super_category: str
+    super_category_classes: tuple[str, ...] | None = None
+    quantile: float = QUANTILE
+    iou_threshold: float = IOU_THRESHOLD
+    published_quantile: float = QUANTILE
+    nominate_rule: str = "label"
+    epochs: int = 2
+    n_train: int | None = None
+    n_images: int | None = None
+    top_n: int = 100
+    max_points: int | None = None
+    threads: int = 2
+    seed: int = 0
+    image_folder: Any = None
+    synsets: Any = None
+    max_per_class: int | None = 100
 
+    @classmethod
+    def from_parameters(cls, **parameters: Any) -> Settings:
+        """The page's parameters, checked: ``data`` must be one of `DATA_SOURCES`."""
+        data = parameters.get("data")
+        if data not in DATA_SOURCES:
+            raise ChapterParameterError(f"data must be 'fashion-mnist' or 'imagenet', not {data!r}")
+        classes = parameters.get("super_category_classes")
+        if classes is not None:
+            parameters["super_category_classes"] = tuple(classes)
+        return cls(**parameters)
 
-def net_specs(entries: Sequence[Mapping[str, Any]]) -> list[NetSpec]:
-    """Check profile entries and turn them into `NetSpec` objects."""
-    if not entries:
-        raise ValueError("`nets` is empty: list at least one network to dissect")
-    specs = []
-    for k, entry in enumerate(entries):
-        unknown = set(entry) - _SPEC_KEYS
-        missing = {"name", "arch", "task", "layer"} - set(entry)
-        if unknown or missing:
-            raise ValueError(
-                f"nets[{k}] has unknown keys {sorted(unknown)} or lacks "
-                f"{sorted(missing)}; each network needs name, arch, task and "
-                f"layer (optional: epochs, model)"
-            )
-        if entry["arch"] not in SMALL_NETWORKS:
-            raise ValueError(
-                f"nets[{k}]: unknown arch {entry['arch']!r}; choose one of "
-                f"{', '.join(SMALL_NETWORKS)}"
-            )
-        if entry["task"] not in TASKS:
-            raise ValueError(
-                f"nets[{k}]: unknown task {entry['task']!r}; choose one of {', '.join(TASKS)}"
-            )
-        specs.append(NetSpec(**entry))
-    names = [s.name for s in specs]
-    if len(set(names)) != len(names):
-        raise ValueError(f"network names must differ; got {names}")
-    return specs
-
-
-def train_config(spec: NetSpec, *, epochs: int, n_train: int | None = None, seed: int = 0) -> Any:
-    """The :class:`compendium.networks.training.TrainConfig` of a network entry. ``epochs`` applies
-    unless the entry sets its own (the default AlexNet keeps its 5 epochs, and so its
-    cached weights)."""
-    from compendium.networks.training import TrainConfig
-
-    n_classes = len(COARSE_GROUPS) if spec.task == "coarse" else 10
-    model = network_config({"arch": spec.arch, **(spec.model or {}), "n_classes": n_classes})
-    return TrainConfig(
-        model=model,
-        dataset=TASKS[spec.task],
-        seed=seed,
-        n_train=n_train,
-        epochs=spec.epochs if spec.epochs is not None else epochs,
-    )
+    @property
+    def fashion(self) -> bool:
+        """Whether the networks are trained here on Fashion-MNIST (else torchvision's on
+        ImageNet)."""
+        return self.data == "fashion-mnist"
 
 
-# --------------------------------------------------------------------------------------
-# Tables A3-A5: one super-category (class A = several classes) against the rest
-# --------------------------------------------------------------------------------------
+@dataclass
+class ChapterRun:
+    """Every network of one run of the page, with the settings that produced them and,
+    for the networks trained here, the concepts they were dissected for."""
 
-#: The columns of `group_measures`, in order: the paper's Tables A3-A5, then the
-#: signal-detection measures for the same class A.
-GROUP_COLUMNS = [
-    "pct_above_zero_A",
-    "pct_above_zero_notA",
-    "mean_A",
-    "sem_A",
-    "mean_notA",
-    "sem_notA",
-    "precision_100",
-    "ccmas",
-    "recall_p100",
-    "recall_p95",
-    "max_informedness",
-    "mi_threshold",
-    "mi_recall",
-    "mi_false_alarm",
-    "mi_fpr",
-]
+    settings: Settings
+    results: list[NetResult]
+    concepts: list[Any] | None = None
+
+    @property
+    def fashion(self) -> bool:
+        return self.settings.fashion
+
+    @property
+    def super_category(self) -> str:
+        return self.settings.super_category
 
 
-def group_measures(
-    activations: Any,
-    labels: Any,
-    classes: Sequence[int],
-    *,
-    units: Sequence[int] | None = None,
-    top: int = 100,
-) -> pd.DataFrame:
-    """Selectivity of each unit for one group of classes ``A`` (e.g. footwear, or the
-    paper's three bus classes) against all other images, one row per unit.
+def super_category_concepts(
+    super_category: str, super_category_classes: Sequence[str] | None = None
+) -> list[Any]:
+    """The concepts the networks trained here are dissected for: the ten classes and the
+    super-categories of :mod:`compendium.inputs.categories`, with ``super_category`` made
+    of ``super_category_classes`` (class names) where given."""
+    from compendium.inputs.datasets import FASHION_MNIST_CLASSES
+    from compendium.methods.dissect import class_concepts
 
-    ``activations`` is (n_images, n_units); ``units`` names its columns (default 0..).
-    Columns (`GROUP_COLUMNS`): the share of activations above zero in A and in not-A (%),
-    their means with standard errors (sample standard deviation / sqrt(n)), the share of
-    A among the ``top`` most active images (ties by image order), CCMAS with A's mean
-    against the pooled mean of the rest, recall at precision 1 and at precision >= .95,
-    and the maximum informedness for A with its threshold, hit rate, false-alarm
-    proportion FP / (TP + FP) and false-positive rate FP / N_notA. Thresholds follow the
-    measures' convention: an image is detected when x >= t, t at the activation values.
-    """
-    x, is_a = _group_inputs(activations, labels, classes, top)
-    a, rest = x[is_a], x[~is_a]
-    mean_a, mean_rest = a.mean(0), rest.mean(0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ccmas = (mean_a - mean_rest) / (mean_a + mean_rest)
-    order = np.argsort(-x, axis=0, kind="stable")
-    table = pd.DataFrame(
-        {
-            "pct_above_zero_A": 100 * (a > 0).mean(0),
-            "pct_above_zero_notA": 100 * (rest > 0).mean(0),
-            "mean_A": mean_a,
-            "sem_A": _sem(a),
-            "mean_notA": mean_rest,
-            "sem_notA": _sem(rest),
-            "precision_100": is_a[order[:top]].mean(0),
-            "ccmas": ccmas,
-            **group_signal_detection(x, is_a, order),
-        }
-    )
-    table.index = pd.Index(list(units) if units is not None else range(x.shape[1]), name="unit")
-    return table[GROUP_COLUMNS].rename(columns={"precision_100": f"precision_{top}"})
-
-
-def _group_inputs(
-    activations: Any, labels: Any, classes: Sequence[int], top: int
-) -> tuple[np.ndarray, np.ndarray]:
-    x = np.asarray(activations, np.float64)
-    if x.ndim == 1:
-        x = x[:, None]
-    y = np.asarray(labels)
-    if x.ndim != 2 or y.shape != (x.shape[0],):
-        raise ValueError(
-            f"activations must be (n_images, n_units) with one label per image; "
-            f"got {x.shape} and {y.shape} labels"
+    groups = dict(SUPER_CATEGORIES)
+    if super_category_classes is not None:
+        groups[super_category] = tuple(super_category_classes)
+    if super_category not in groups:
+        raise ChapterParameterError(
+            f"super_category {super_category!r} is not one of "
+            f"{', '.join(groups)}; give its classes as super_category_classes"
         )
-    if not np.isfinite(x).all():
-        raise ValueError("activations contain NaN or infinity; measure finite values only")
-    is_a = np.isin(y, list(classes))
-    if is_a.all() or not is_a.any():
-        raise ValueError(
-            f"classes {list(classes)} hold {int(is_a.sum())} of {len(y)} images; "
-            "class A and the rest must both have images"
+    return class_concepts(list(FASHION_MNIST_CLASSES), groups)
+
+
+def run_networks(settings: Settings, nets: Sequence[Mapping[str, Any]]) -> ChapterRun:
+    """Every network of the page, from its profile entry to its nominated units and their
+    measures: the networks trained here (`dissect_small_net`) or, for the imagenet data,
+    torchvision's networks with the paper's units (`imagenet_result`)."""
+    if settings.fashion:
+        return _run_small_nets(settings, nets)
+    return _run_imagenet_nets(settings, nets)
+
+
+def _run_small_nets(settings: Settings, nets: Sequence[Mapping[str, Any]]) -> ChapterRun:
+    from compendium.networks.zoo import net_specs
+
+    specs = net_specs(nets)
+    concepts = super_category_concepts(settings.super_category, settings.super_category_classes)
+    results = [
+        dissect_small_net(
+            spec,
+            super_category=settings.super_category,
+            concepts=concepts,
+            quantile=settings.quantile,
+            iou_threshold=settings.iou_threshold,
+            rule=settings.nominate_rule,
+            epochs=settings.epochs,
+            n_train=settings.n_train,
+            seed=settings.seed,
+            n_images=settings.n_images,
+            top=settings.top_n,
+            threads=settings.threads,
         )
-    if not 1 <= top <= len(y):
-        raise ValueError(f"top must be between 1 and the number of images ({len(y)}), not {top}")
-    return x, is_a
+        for spec in specs
+    ]
+    return ChapterRun(settings, results, concepts)
 
 
-def _sem(values: np.ndarray) -> np.ndarray:
-    if len(values) < 2:
-        return np.full(values.shape[1], np.nan)
-    return values.std(0, ddof=1) / np.sqrt(len(values))
-
-
-def group_signal_detection(
-    x: np.ndarray, is_a: np.ndarray, order: np.ndarray | None = None
-) -> dict[str, np.ndarray]:
-    """Recall at precision 1 and >= .95, and maximum informedness, for class A given by
-    the boolean ``is_a``, for every column of ``x`` (n_images, n_units) at once.
-
-    Thresholds are the distinct activation values (an image counts when x >= t); ties in
-    informedness go to the higher threshold. Counts are integers, so equal informedness
-    values compare equal exactly.
-    """
-    n = x.shape[0]
-    order = np.argsort(-x, axis=0, kind="stable") if order is None else order
-    ranked = np.take_along_axis(x, order, 0)
-    hits = np.cumsum(is_a[order], axis=0)
-    false_alarms = np.arange(1, n + 1)[:, None] - hits
-    run_end = np.ones_like(ranked, bool)
-    run_end[:-1] = ranked[:-1] != ranked[1:]
-    n_a, n_rest = int(is_a.sum()), int((~is_a).sum())
-    recall = hits / n_a
-    perfect = run_end & (false_alarms == 0)
-    precise = run_end & (20 * hits >= 19 * (hits + false_alarms))
-    scaled = np.where(run_end, hits * n_rest - false_alarms * n_a, np.iinfo(np.int64).min)
-    best = np.argmax(scaled, axis=0)[None]
-    tp = np.take_along_axis(hits, best, 0)[0]
-    fp = np.take_along_axis(false_alarms, best, 0)[0]
-    return {
-        "recall_p100": np.where(perfect, recall, 0.0).max(0),
-        "recall_p95": np.where(precise, recall, 0.0).max(0),
-        "max_informedness": tp / n_a - fp / n_rest,
-        "mi_threshold": np.take_along_axis(ranked, best, 0)[0],
-        "mi_recall": tp / n_a,
-        "mi_false_alarm": fp / (tp + fp),
-        "mi_fpr": fp / n_rest,
-    }
+def _run_imagenet_nets(settings: Settings, nets: Sequence[Mapping[str, Any]]) -> ChapterRun:
+    if settings.image_folder is None:
+        raise ChapterParameterError(
+            "the imagenet data need image_folder: the folder of ILSVRC-2012 "
+            "images with one sub-folder per WordNet id (set it in "
+            "notebooks/params/imagenet.yml)"
+        )
+    if not settings.super_category_classes:
+        raise ChapterParameterError(
+            "give super_category_classes: the WordNet ids of the super-category "
+            "(for 'bus': n04146614, n04487081, n03769881)"
+        )
+    results = [
+        imagenet_result(
+            entry,
+            image_folder=settings.image_folder,
+            synsets=settings.synsets,
+            max_per_class=settings.max_per_class,
+            group_wnids=settings.super_category_classes,
+            super_category=settings.super_category,
+            iou_threshold=settings.iou_threshold,
+            top=settings.top_n,
+            seed=settings.seed,
+        )
+        for entry in nets
+    ]
+    return ChapterRun(settings, results)
 
 
 # --------------------------------------------------------------------------------------
@@ -279,123 +257,6 @@ class NetResult:
     dissection: Any = None
     info: dict[str, Any] | None = None
     trained: Any = None
-
-
-def dissection_cache_path(
-    model_name: str,
-    weights_sha256: str,
-    layer: str,
-    data_name: str,
-    n_images: int,
-    concepts: Sequence[Any],
-    quantile: float,
-    iou_threshold: float,
-    background: int,
-) -> Any:
-    """Where a dissection is cached: named by the network and layer, keyed by every input
-    that changes the result."""
-    import hashlib
-    import json
-
-    from compendium.methods.dissect import DISSECT_CODE_VERSION
-    from compendium.util.cache import cache_dir
-
-    key = {
-        "weights": weights_sha256,
-        "layer": layer,
-        "data": data_name,
-        "n": n_images,
-        "concepts": [[c.name, list(c.classes)] for c in concepts],
-        "quantile": quantile,
-        "iou_threshold": iou_threshold,
-        "background": background,
-        "code": DISSECT_CODE_VERSION,
-    }
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
-    return cache_dir() / "dissection" / f"{model_name}__{layer}__{digest}.npz"
-
-
-def cached_dissection(
-    trained: Any,
-    data: Any,
-    layer: str,
-    concepts: Sequence[Any],
-    *,
-    quantile: float,
-    iou_threshold: float,
-    background: int = 0,
-    batch_size: int = 250,
-) -> Any:
-    """Dissect ``layer`` of a trained small network on ``data``, or load the cached result
-    of the same dissection."""
-    from compendium.methods.dissect import Dissection, dissect_imageset
-
-    path = dissection_cache_path(
-        trained.name,
-        trained.weights_sha256,
-        layer,
-        data.name,
-        len(data),
-        concepts,
-        quantile,
-        iou_threshold,
-        background,
-    )
-    if path.is_file():
-        log.info("read cached dissection %s", path)
-        return Dissection.load(path)
-    result = dissect_imageset(
-        trained.model,
-        data,
-        layer,
-        concepts,
-        quantile=quantile,
-        iou_threshold=iou_threshold,
-        background=background,
-        batch_size=batch_size,
-    )
-    result.save(path)
-    log.info("wrote %s", path)
-    return result
-
-
-def nominate(dissection: Any, concept: str, rule: str = "label") -> pd.DataFrame:
-    """The units a dissection nominates as detectors of ``concept``.
-
-    ``rule="label"``: Network Dissection's labelling, the units whose best concept is
-    ``concept`` with an IoU above the threshold (the lists the paper took from Zhou et
-    al.). ``rule="iou"``: every unit whose IoU with ``concept`` is above the threshold,
-    whatever its best concept (the wording of the paper's Appendix D).
-    """
-    if rule == "label":
-        rows = dissection.detectors(concept)
-    elif rule == "iou":
-        rows = dissection.concept_units(concept)
-    else:
-        raise ValueError(f"rule must be 'label' or 'iou', not {rule!r}")
-    return rows[["unit", "iou", "label"]].reset_index(drop=True)
-
-
-def unit_activations(
-    path: Any, layer: str, units: Sequence[int], summary: str = "max"
-) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Activations (n_images, len(units)) of some units of a recorded layer, with the
-    images' labels and the class names. Units are numbered from 0."""
-    from compendium.activations.store import open_activations
-
-    units = [int(u) for u in units]
-    with open_activations(path) as source:
-        acts = source.activations(layer, summary)
-        bad = [u for u in units if not 0 <= u < acts.shape[1]]
-        if bad:
-            raise ValueError(
-                f"units {bad} are outside layer {layer!r}, which has units "
-                f"0..{acts.shape[1] - 1} (numbered from 0)"
-            )
-        wanted = sorted(set(units))
-        block = acts[:, wanted] if wanted else np.zeros((source.n_images, 0), np.float32)
-        columns = [wanted.index(u) for u in units]
-        return np.asarray(block)[:, columns], source.labels, list(source.class_names)
 
 
 def detector_table(
@@ -439,10 +300,10 @@ def prepare_small_net(
 
     torch.set_num_threads(threads)
     trained = trained_model(
-        train_config(spec, epochs=epochs, n_train=n_train, seed=seed), threads=threads
+        net_training(spec, epochs=epochs, n_train=n_train, seed=seed), threads=threads
     )
     if spec.layer not in trained.model.layer_names:
-        raise ValueError(
+        raise ChapterParameterError(
             f"{spec.name} has no layer {spec.layer!r}; its layers are "
             f"{', '.join(trained.model.layer_names)}"
         )
@@ -503,23 +364,6 @@ def dissect_small_net(
     )
 
 
-def iou_ceilings(
-    data: Any, concepts: Sequence[Any], active: Mapping[str, float], background: int = 0
-) -> pd.DataFrame:
-    """The largest IoU a unit can reach with each concept: a unit's mask covers about a
-    share ``a`` of all pixels and a concept's masks a share ``m``, so the intersection is
-    at most min(a, m) and the union at least max(a, m). ``active`` maps a column name to a
-    share ``a`` (e.g. the quantile, or a dissection's measured active fraction)."""
-    from compendium.methods.dissect import ForegroundMasks
-
-    masks = ForegroundMasks(concepts, len(data.class_names), background)
-    share = masks.pixel_counts(data.images, data.labels) / data.images.size
-    table = pd.DataFrame({"concept": [c.name for c in concepts], "share of all pixels": share})
-    for name, a in active.items():
-        table[name] = np.minimum(a, share) / np.maximum(a, share)
-    return table.set_index("concept")
-
-
 # --------------------------------------------------------------------------------------
 # The paper's Tables A3-A5, and summaries to set beside them
 # --------------------------------------------------------------------------------------
@@ -548,14 +392,16 @@ _PAPER_COLUMNS = [
 ]
 
 
-def paper_table(source: str) -> pd.DataFrame:
+def paper_table(source: str, reported: pd.DataFrame | None = None) -> pd.DataFrame:
     """One of the paper's Tables A3-A5 in this chapter's layout, in the paper's row
-    order. ``unit`` is the paper's (Network Dissection's) number, counted from 1."""
-    from compendium.chapters.paper import reported
-
+    order. ``unit`` is the paper's (Network Dissection's) number, counted from 1.
+    ``reported``: the paper's numbers (default: :func:`compendium.chapters.paper.reported`)."""
     if source not in PAPER_TABLES:
-        raise ValueError(f"no paper table {source!r}; choose one of {', '.join(PAPER_TABLES)}")
-    rows = reported(source)
+        raise ChapterParameterError(
+            f"no paper table {source!r}; choose one of {', '.join(PAPER_TABLES)}"
+        )
+    every = paper.reported() if reported is None else reported
+    rows = every[every["source"] == source]
     order = list(dict.fromkeys(rows["unit"].astype(int)))
     wide = rows.pivot_table(index="unit", columns="measure", values="value", sort=False)
     wide.index = wide.index.astype(int)
@@ -696,9 +542,7 @@ def imagenet_result(
     ``weights``: a torchvision weights name (``DEFAULT``), a state-dict file, or ``none``
     for seeded random weights.
     """
-    from pathlib import Path
-
-    from compendium.activations.recording import activation_path, record_torchvision
+    from compendium.activations.recording import record_torchvision_layer
     from compendium.inputs.datasets import imagenet_synsets, read_synsets
     from compendium.methods.dissect import nominated_units, read_dissection_csv
 
@@ -706,32 +550,19 @@ def imagenet_result(
     wnids = read_synsets(synsets)[0] if synsets else imagenet_synsets()[0]
     missing = [w for w in group_wnids if w not in wnids]
     if missing or not group_wnids:
-        raise ValueError(
+        raise ChapterParameterError(
             f"super-category classes {missing or '(none)'} are not in the class "
             "list; give WordNet ids such as n04146614"
         )
     group = tuple(sorted(wnids.index(w) for w in group_wnids))
-    weights = (
-        None
-        if str(entry.get("weights", "DEFAULT")).lower() == "none"
-        else entry.get("weights", "DEFAULT")
-    )
-    folder = Path(image_folder).resolve()
-    stem = Path(str(weights)).stem if weights else f"random{seed}"
-    path = activation_path(
-        f"{entry['model']}-{stem}-{entry['layer']}",
-        f"{folder}-first{max_per_class or 'all'}",
-        "all",
-    )
-    record_torchvision(
+    weights = parse_weights(entry.get("weights", "DEFAULT"))
+    path = record_torchvision_layer(
         entry["model"],
-        folder,
+        entry["layer"],
+        image_folder,
         weights=weights,
         synsets=synsets,
         max_per_class=max_per_class,
-        layers=[entry["layer"]],
-        keep="all",
-        path=path,
         batch_size=batch_size,
         seed=seed,
         num_classes=int(entry.get("num_classes", 1000)),
@@ -766,25 +597,27 @@ def _check_imagenet_entry(entry: Mapping[str, Any]) -> Mapping[str, Any]:
     unknown = set(entry) - _IMAGENET_KEYS
     missing = {"name", "model", "layer"} - set(entry)
     if unknown or missing:
-        raise ValueError(
+        raise ChapterParameterError(
             f"network entry {entry.get('name', entry)!r} has unknown keys "
             f"{sorted(unknown)} or lacks {sorted(missing)}; keys: "
             f"{sorted(_IMAGENET_KEYS)}"
         )
     if not entry.get("units") and not entry.get("dissection_csv"):
-        raise ValueError(
+        raise ChapterParameterError(
             f"network entry {entry['name']!r} needs `units` (Network "
             "Dissection's numbers, from 1) or `dissection_csv`"
         )
     if entry.get("paper") and entry["paper"] not in PAPER_TABLES:
-        raise ValueError(f"paper must be one of {', '.join(PAPER_TABLES)}, not {entry['paper']!r}")
+        raise ChapterParameterError(
+            f"paper must be one of {', '.join(PAPER_TABLES)}, not {entry['paper']!r}"
+        )
     return entry
 
 
 def _listed_units(entry: Mapping[str, Any], label: str) -> pd.DataFrame:
     numbers = [int(u) for u in entry["units"]]
     if min(numbers) < 1:
-        raise ValueError(
+        raise ChapterParameterError(
             f"{entry['name']}: units are Network Dissection's numbers, counted "
             f"from 1; got {min(numbers)}"
         )
@@ -798,28 +631,26 @@ def _listed_units(entry: Mapping[str, Any], label: str) -> pd.DataFrame:
 def beside_paper(table: pd.DataFrame, source: str) -> pd.DataFrame:
     """This run's Tables A3-A5 columns beside the paper's, unit by unit (units matched
     by Network Dissection's number, counted from 1)."""
-    paper = paper_table(source).set_index("unit")
-    ours = table.set_index("unit (from 1)")
-    rows = []
-    for unit in ours.index:
-        for column in (
-            "pct_above_zero_A",
-            "pct_above_zero_notA",
-            "mean_A",
-            "mean_notA",
-            "precision_100",
-            "ccmas",
-        ):
-            mine = precision_column(table) if column == "precision_100" else column
-            rows.append(
-                {
-                    "unit (from 1)": unit,
-                    "measure": mine,
-                    "this run": ours.loc[unit, mine],
-                    "paper": paper[column].get(unit, np.nan),
-                }
-            )
-    return pd.DataFrame(rows)
+    mine = {column: column for column in _COMPARED_COLUMNS}
+    mine["precision_100"] = precision_column(table)
+    ours = table.set_index("unit (from 1)")[list(mine.values())]
+    theirs = paper_table(source).melt(
+        id_vars="unit", value_vars=list(mine), var_name="measure", value_name="value"
+    )
+    theirs["measure"] = theirs["measure"].map(mine)
+    theirs = theirs.rename(columns={"unit": "unit (from 1)"})
+    return paper.beside_paper(ours, theirs, key="unit (from 1)")
+
+
+#: The columns of Tables A3-A5 that this run's table has too.
+_COMPARED_COLUMNS = (
+    "pct_above_zero_A",
+    "pct_above_zero_notA",
+    "mean_A",
+    "mean_notA",
+    "precision_100",
+    "ccmas",
+)
 
 
 def plot_sample(

@@ -139,14 +139,6 @@ def histogram(
     return _with_thresholds(bars, thresholds, title, (edges[0], edges[-1]))
 
 
-def top_n_cut(activations: Sequence[float] | np.ndarray, n: int) -> float:
-    """The activation of the `n`-th most active image: the rule that bounds a top-`n` set."""
-    x = np.asarray(activations, dtype=float).reshape(-1)
-    if not 1 <= n <= x.size:
-        raise ValueError(f"n must be between 1 and the number of images ({x.size}), not {n}")
-    return float(np.partition(x, x.size - n)[x.size - n])
-
-
 def threshold_table(thresholds: Mapping[str, float] | None) -> pd.DataFrame:
     """Thresholds as rows (name, value, colour, label row), sorted by value.
 

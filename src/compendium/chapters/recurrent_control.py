@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from compendium.chapters import plots
+from compendium.measures.classes import top_n_cut
 from compendium.methods.recurrent import (
     DISTRIBUTION_MEASURES,
     LIST_CONDITION,
@@ -185,7 +186,7 @@ def unit_jitterplot(
         title,
         highlight_class=int(measures["mi_class"]),
         thresholds={
-            "top-60 cut": plots.top_n_cut(x, 60),
+            "top-60 cut": top_n_cut(x, 60),
             "max-informedness threshold": float(measures["mi_threshold"]),
         },
         seed=seed,

@@ -19,6 +19,7 @@ from dataclasses import replace
 import numpy as np
 
 from compendium.inputs.datasets import FASHION_MNIST_CLASSES, ImageSet
+from compendium.util.errors import CompendiumError
 
 __all__ = [
     "COARSE_GROUPS",
@@ -45,7 +46,7 @@ COARSE_GROUPS: dict[str, tuple[str, ...]] = {
 }
 
 
-class CategoryError(ValueError):
+class CategoryError(CompendiumError):
     """A super-category names classes that are not there (the message says which)."""
 
 

@@ -27,6 +27,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from compendium.util.cache import cache_dir
+from compendium.util.errors import CompendiumError
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ __all__ = [
 ]
 
 
-class DatasetError(ValueError):
+class DatasetError(CompendiumError):
     """A data set cannot be found, read or trusted (the message says how to fix it)."""
 
 
@@ -137,7 +138,7 @@ def load_fashion_mnist(
 ) -> ImageSet:
     """Fashion-MNIST's ``"train"`` (60,000) or ``"test"`` (10,000) images, verified."""
     if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', not {split!r}")
+        raise DatasetError(f"split must be 'train' or 'test', not {split!r}")
     paths = fashion_mnist_files(folders=folders, download=download, splits=(split,))
     images = read_idx(paths[(split, "images")], FASHION_MNIST_FILES[(split, "images")][1])
     labels = read_idx(paths[(split, "labels")], FASHION_MNIST_FILES[(split, "labels")][1])

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from compendium.util.errors import CompendiumError
+
 #: Class names of the worked example.
 WORKED_EXAMPLE_CLASSES = ["A", "B", "C"]
 
@@ -39,7 +41,9 @@ def figure_a2_cases(
     Returns a dict of (activations (n_images,), labels (n_images,)), images shuffled.
     """
     if n_classes < 2 or n_items < 1:
-        raise ValueError(f"need at least 2 classes of at least 1 item; got {n_classes} x {n_items}")
+        raise CompendiumError(
+            f"need at least 2 classes of at least 1 item; got {n_classes} x {n_items}"
+        )
     rng = np.random.default_rng(seed)
     labels = np.repeat(np.arange(n_classes), n_items)
     is_a = labels == 0

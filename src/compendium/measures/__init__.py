@@ -6,16 +6,21 @@ follows one rule: **sort each unit once, then read every measure off the sorted 
 
 * Units are processed in blocks. A block is read from the array or HDF5 dataset as
   (n_images, block) and transposed to (block, n_images), so every later step runs along
-  contiguous rows; memory is bounded by the block size, never by the layer size.
-* One stable descending `argsort` per unit gives the ranking (ties by image index, as the
-  spec requires for `top_class` and the top-N precision).
+  contiguous rows; memory is bounded by the block size, never by the layer size. Blocks
+  are measured by several threads at once (`workers`), each block on its own.
+* One sort per unit gives the ranking, descending, ties by image index (as the spec
+  requires for `top_class` and the top-N precision): for float32, a sort of 64-bit keys
+  that pack the value and the image. Only the images above the unit's lowest value are
+  sorted; those at the lowest value (after a ReLU, the zeros: most of a layer) end the
+  ranking in index order, and their part in each measure is known in closed form.
 * Thresholds live at the distinct activation values, so the sorted order is cut into runs
   of equal values; a threshold counts everything up to the end of its run.
 * For signal-detection measures the only per-class quantity needed is, for each image,
-  how many members of its own class rank at or above it (`occurrence`). That comes from a
-  second, cheap sort of the sorted *labels* (a radix sort on 16-bit integers), so max
-  informedness over all classes and thresholds is one pass over the sorted order, with no
-  loop over classes.
+  how many members of its own class rank at or above it. That comes from a second, cheap
+  sort of the ranked labels (32-bit keys of class and rank), so max informedness over all
+  classes and thresholds is one pass over the sorted order, with no loop over classes.
+* Top-N precision and recall at perfect and at .95 precision only depend on the first
+  ranks of each unit (up to 20/19 of the largest class), which are all the kernel keeps.
 * Class means, minima and maxima come from `reduceat` over images grouped by class.
 
 Conventions that the spec leaves to the implementation: a class tie in `ccmas_class`,
@@ -27,14 +32,20 @@ denominator is zero.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from compendium.activations.store import CHUNK_UNITS
 from compendium.measures._numpy import block_measures as _block_measures
+from compendium.measures._numpy import transposed as _transposed
 from compendium.measures._spec import (
     CLASS_COLUMNS,
     COLUMNS,
@@ -45,6 +56,7 @@ from compendium.measures._spec import (
     _check_top,
     measure_columns,
 )
+from compendium.measures.classes import class_measures
 
 __all__ = [
     "BLOCK_MEMORY_BYTES",
@@ -52,16 +64,21 @@ __all__ = [
     "COLUMNS",
     "ClassIndex",
     "MeasureInputError",
+    "available_cores",
+    "class_measures",
     "default_block_size",
     "measure_columns",
+    "memory_plan",
     "present_class_measures",
+    "read_bytes",
     "read_width",
     "unit_measures",
 ]
 
 log = logging.getLogger(__name__)
 
-#: Bytes of working memory one block may use (about twelve (block, n_images) arrays).
+#: Default memory budget of a measurement: the units read at once and the arrays of the
+#: block being measured stay within it together (see `memory_plan`).
 BLOCK_MEMORY_BYTES = 512 * 2**20
 
 
@@ -77,6 +94,7 @@ def unit_measures(
     unit_offset: int = 0,
     backend: str = "numpy",
     device: str | None = None,
+    workers: int | None = None,
 ) -> pd.DataFrame:
     """Compute every selectivity measure for every unit of one layer.
 
@@ -96,8 +114,10 @@ def unit_measures(
     block_size:
         Units per block; default: as many as fit `memory_bytes`.
     memory_bytes:
-        Working memory one block may use (default 512 MiB); an error if not even one unit
-        fits.
+        Memory budget (default 512 MiB): the units read from `activations` at once and the
+        working arrays of the block being measured fit it together (`memory_plan`); an
+        error naming the smallest budget that works if not even one unit fits. Activations
+        held in memory as a numpy array are not copied, so they do not count.
     progress:
         Show a tqdm bar; default when there is more than one block.
     unit_offset:
@@ -105,27 +125,43 @@ def unit_measures(
     backend, device:
         ``"numpy"`` (default) or ``"torch"``; for torch, `device` is e.g. ``"cuda"`` or
         ``"cpu"`` (default: CUDA when present). Both give the same table.
+    workers:
+        Threads that measure blocks of units at the same time (the numpy kernel spends its
+        time in numpy calls that release the GIL); default: every core this process may use
+        (`available_cores`). The table does not depend on it. The workers share the
+        compute part of `memory_bytes`: each measures blocks of ``1 / workers`` of the
+        units one block would hold. The torch backend measures one block at a time.
 
     Returns
     -------
     pandas.DataFrame indexed by unit number (named ``unit``) with `measure_columns(top)`.
+    Zero units (shape (n_images, 0)) give an empty table with every column and its dtype;
+    zero images, or activations that are not real numbers, are a `MeasureInputError`.
     """
     shape = _check_shape(activations)
     classes = ClassIndex.from_labels(labels, shape[0], n_classes)
     top = _check_top(top, shape[0])
     n_images, n_units = shape
-    block = block_size or default_block_size(n_images, n_units, memory_bytes)
-    width = read_width(activations, block, memory_bytes)
+    if n_units == 0:
+        return _empty_table(top, unit_offset)
+    block, width = memory_plan(activations, memory_bytes, block_size, backend)
+    block, n_workers = _share_block(block, _worker_count(workers, backend), block_size)
     compute = _backend(backend, device, classes, top)
     show = progress if progress is not None else n_units > block
     parts = []
-    with tqdm(total=n_units, desc="units", unit="unit", disable=not show) as bar:
+    many = n_workers > 1 and n_units > block
+    bar = tqdm(total=n_units, desc="units", unit="unit", disable=not show)
+    with bar, _parallel_map(n_workers if many else 1) as run:
         for start in range(0, n_units, width):
             x = np.asarray(activations[:, start : min(start + width, n_units)])
-            _check_finite(x, unit_offset + start)
-            for first in range(0, x.shape[1], block):
-                parts.append(compute(x[:, first : first + block]))
-                bar.update(min(block, x.shape[1] - first))
+            tasks = [
+                partial(_measure_part, x[:, f : f + block], unit_offset + start + f, compute)
+                for f in range(0, x.shape[1], block)
+            ]
+            for part in run(tasks):  # in order, so the table is the same for any workers
+                parts.append(part)
+                bar.update(part["top_class"].size)
+            del x, tasks  # free this slab before the next is read: one slab at a time
     table = pd.DataFrame({c: _column(np.concatenate([p[c] for p in parts])) for c in parts[0]})
     table.index = pd.RangeIndex(unit_offset, unit_offset + n_units, name="unit")
     log.debug("measured %d units x %d images, %d classes", n_units, n_images, classes.n)
@@ -144,6 +180,79 @@ def present_class_measures(activations: Any, labels: Any, **options: Any) -> pd.
     return table
 
 
+def _measure_part(x: np.ndarray, first_unit: int, compute: Callable) -> dict:
+    """One compute block: checked, then measured."""
+    x = _real(x)
+    _check_finite(x, first_unit)
+    return compute(x)
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the system has one)."""
+    counter = getattr(os, "process_cpu_count", None)  # Python 3.13+
+    if counter is not None:
+        return counter() or 1
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _worker_count(workers: Any, backend: str) -> int:
+    """Threads for `unit_measures`: `workers`, default `available_cores`; one for torch."""
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int | np.integer) or workers < 1
+    ):
+        raise MeasureInputError(
+            f"workers must be a whole number of threads, at least 1; got {workers!r}: pass "
+            "e.g. workers=2, or leave it out to use every core"
+        )
+    if backend == "torch":
+        return 1
+    return available_cores() if workers is None else int(workers)
+
+
+def _share_block(block: int, n_workers: int, block_size: int | None) -> tuple[int, int]:
+    """(units per block, workers): the `block` units that the budget's compute part holds,
+    split between the workers (at least one unit each, so no more workers than units).
+    A block size the caller chose is each worker's."""
+    if block_size:
+        return block, n_workers
+    n_workers = min(n_workers, block)
+    return block // n_workers, n_workers
+
+
+@contextmanager
+def _parallel_map(n_workers: int) -> Iterator[Callable]:
+    """A function that calls each task and gives the results in order: in this thread
+    for one worker, else in a pool of `n_workers` threads."""
+    if n_workers == 1:
+        yield lambda tasks: map(_call, tasks)
+        return
+    with ThreadPoolExecutor(n_workers, thread_name_prefix="measures") as pool:
+        yield lambda tasks: pool.map(_call, tasks)
+
+
+def _call(task: Callable) -> Any:
+    return task()
+
+
+def _real(x: np.ndarray) -> np.ndarray:
+    """Integer and boolean activations as float64 (exact up to 2**53): the kernels negate
+    values to rank them, which is wrong for unsigned integers and refused for booleans."""
+    return x.astype(np.float64) if x.dtype.kind in "iub" else x
+
+
+def _empty_table(top: tuple[int, ...], unit_offset: int) -> pd.DataFrame:
+    """The table of zero units: every column, each with the dtype it has for any layer."""
+    columns = measure_columns(top)
+    kinds = {c: np.int64 for c in columns if c.endswith("_class") or c.startswith("n_classes")}
+    kinds["localist"] = np.bool_
+    table = pd.DataFrame({c: np.zeros(0, kinds.get(c, np.float64)) for c in columns})
+    table.index = pd.RangeIndex(unit_offset, unit_offset, name="unit")
+    return table
+
+
 def _column(values: np.ndarray) -> np.ndarray:
     """One dtype per kind of column, whatever the input's: int64, float64 or bool."""
     if values.dtype.kind in "iu":
@@ -158,7 +267,7 @@ def _backend(backend: str, device: str | None, classes: ClassIndex, top: tuple[i
             raise MeasureInputError(
                 f"the numpy backend runs on the CPU; for {device!r} use backend='torch'"
             )
-        return lambda x: _block_measures(np.ascontiguousarray(x.T), classes, top)
+        return lambda x: _block_measures(_transposed(x), classes, top)
     if backend == "torch":
         from compendium.measures import _torch as measures_torch
 
@@ -169,31 +278,91 @@ def _backend(backend: str, device: str | None, classes: ClassIndex, top: tuple[i
     raise MeasureInputError(f"backend must be 'numpy' or 'torch', not {backend!r}")
 
 
-def read_width(activations: Any, block: int, memory_bytes: int = BLOCK_MEMORY_BYTES) -> int:
-    """Units read from storage at once: a whole number of compute blocks filling up to
-    `memory_bytes` of float32, and of HDF5 chunks where the data set is chunked. Reading
-    wide slabs matters on disk: a row-major file must be scanned whole for every read."""
-    n_images = int(activations.shape[0])
-    fits = max(block, memory_bytes // (4 * n_images) // block * block)
+#: Bytes per unit and image that measuring a block takes at its peak, by backend: the block
+#: transposed, its ranking and the kernel's working arrays. Measured on 200,000 images: the
+#: numpy kernel's tracemalloc peak is 19 for float32 and 28 for integer activations (their
+#: float64 copy included); torch on the CPU grows the resident memory by 93 (its arrays are
+#: int64). The figures leave headroom for changes to the kernels.
+KERNEL_BYTES_PER_UNIT_IMAGE = {"numpy": 48, "torch": 128}
+BYTES_PER_UNIT_IMAGE = KERNEL_BYTES_PER_UNIT_IMAGE["numpy"]
+
+#: Share of the budget the compute block gets when units are read from storage; the rest
+#: holds the units read at once (a wider read means fewer passes over a row-major file).
+COMPUTE_SHARE = 0.25
+
+
+def memory_plan(
+    activations: Any,
+    memory_bytes: int = BLOCK_MEMORY_BYTES,
+    block_size: int | None = None,
+    backend: str = "numpy",
+) -> tuple[int, int]:
+    """(units per compute block, units read at once) for `activations` within `memory_bytes`:
+    the units read at once (`read_bytes` per value; none for a numpy array, whose slices are
+    views) and the working arrays of one block (`KERNEL_BYTES_PER_UNIT_IMAGE` of the
+    backend) fit it together."""
+    n_images, n_units = int(activations.shape[0]), int(activations.shape[1])
+    kernel = KERNEL_BYTES_PER_UNIT_IMAGE.get(backend, BYTES_PER_UNIT_IMAGE)
+    block = block_size or default_block_size(
+        n_images, n_units, memory_bytes, read_bytes(activations), kernel
+    )
+    return block, read_width(activations, block, memory_bytes, kernel)
+
+
+def read_bytes(activations: Any) -> int:
+    """Bytes of memory one value of `activations` takes when read: 0 for a numpy array (a
+    slice is a view), else the size of its dtype (float32 when it has none)."""
+    if isinstance(activations, np.ndarray):
+        return 0
+    dtype = getattr(activations, "dtype", None)
+    return np.dtype(np.float32 if dtype is None else dtype).itemsize
+
+
+def read_width(
+    activations: Any,
+    block: int,
+    memory_bytes: int = BLOCK_MEMORY_BYTES,
+    kernel_bytes: int = BYTES_PER_UNIT_IMAGE,
+) -> int:
+    """Units read from storage at once: what `memory_bytes` holds beside the working arrays
+    of one compute block, as a whole number of blocks, and of HDF5 chunks where the data
+    set is chunked. Reading wide slabs matters on disk: a row-major file must be scanned
+    whole for every read."""
+    n_images, n_units = int(activations.shape[0]), int(activations.shape[1])
+    per_unit = read_bytes(activations) * n_images
+    if per_unit == 0:
+        return n_units
+    spare = memory_bytes - block * kernel_bytes * n_images
+    fits = max(block, spare // per_unit // block * block)
     chunks = getattr(activations, "chunks", None)
     if chunks and fits >= chunks[1]:
         fits -= fits % chunks[1]
-    return min(fits, int(activations.shape[1]))
+    return min(fits, n_units)
 
 
-#: Bytes of working memory per unit and image (about twelve arrays of 8 bytes).
-BYTES_PER_UNIT_IMAGE = 12 * 8
-
-
-def default_block_size(n_images: int, n_units: int, memory_bytes: int = BLOCK_MEMORY_BYTES) -> int:
-    """Units per block so that one block's working arrays fit `memory_bytes`."""
-    per_unit = BYTES_PER_UNIT_IMAGE * n_images
-    if memory_bytes < per_unit:
+def default_block_size(
+    n_images: int,
+    n_units: int,
+    memory_bytes: int = BLOCK_MEMORY_BYTES,
+    bytes_per_value: int = 4,
+    kernel_bytes: int = BYTES_PER_UNIT_IMAGE,
+) -> int:
+    """Units per compute block: the whole layer if it fits `memory_bytes` with its read,
+    else `COMPUTE_SHARE` of the budget (all of it when reading costs nothing,
+    ``bytes_per_value=0``) and at least one unit; an error naming the smallest budget if
+    one unit does not fit."""
+    per_unit = kernel_bytes * n_images
+    smallest = per_unit + bytes_per_value * n_images
+    if memory_bytes < smallest:
         raise MeasureInputError(
-            f"one unit of {n_images} images needs about {per_unit / 2**20:.0f} MiB of working "
-            f"memory, more than memory_bytes={memory_bytes / 2**20:.0f} MiB: raise the limit"
+            f"a memory budget of {memory_bytes} bytes (memory_bytes, or --memory) is too small "
+            f"for one unit of {n_images} images, which takes {smallest} bytes to read and "
+            f"measure: raise the limit to at least {-(-smallest // 2**20)}MiB"
         )
-    block = memory_bytes // per_unit
-    if block >= 32:
-        block -= block % 32  # whole HDF5 chunks of the project's store
+    if n_units * smallest <= memory_bytes:
+        return n_units
+    share = memory_bytes if bytes_per_value == 0 else int(memory_bytes * COMPUTE_SHARE)
+    block = max(1, share // per_unit)
+    if block >= CHUNK_UNITS:
+        block -= block % CHUNK_UNITS  # whole HDF5 chunks of the project's store
     return min(block, n_units)

@@ -108,7 +108,30 @@ def _check_shape(activations: Any) -> tuple[int, int]:
             f"activations must be 2-D (n_images, n_units); got shape {tuple(shape)}: "
             "flatten the unit axes, e.g. x.reshape(len(x), -1)"
         )
+    if int(shape[0]) == 0:
+        raise MeasureInputError(
+            f"activations hold no images (shape {tuple(shape)}); selectivity needs the "
+            "activations of images of at least 2 classes: pass (n_images, n_units) with n_images > 0"
+        )
+    _check_dtype(getattr(activations, "dtype", None))
     return int(shape[0]), int(shape[1])
+
+
+#: numpy dtype kinds the measures accept: floats, signed and unsigned integers, booleans.
+NUMERIC_KINDS = "fiub"
+
+
+def _check_dtype(dtype: Any) -> None:
+    """Activations must be real numbers; None (a source without a dtype) passes here and is
+    checked block by block as it is read."""
+    if dtype is None:
+        return
+    dtype = np.dtype(dtype)
+    if dtype.kind not in NUMERIC_KINDS:
+        raise MeasureInputError(
+            f"activations must be real numbers (float or integer); got dtype {dtype}: "
+            "convert them, e.g. numpy.asarray(x, dtype=numpy.float32)"
+        )
 
 
 def _check_labels(labels: Any, n_images: int, n_classes: int | None) -> np.ndarray:
@@ -123,12 +146,22 @@ def _check_labels(labels: Any, n_images: int, n_classes: int | None) -> np.ndarr
             f"labels must be integers 0..C-1, got dtype {y.dtype}: map class names to "
             "numbers first, e.g. numpy.unique(names, return_inverse=True)[1]"
         )
-    limit = n_classes if n_classes is not None else np.iinfo(np.intp).max
+    if n_classes is not None and int(n_classes) < 2:
+        raise MeasureInputError(
+            f"n_classes must be at least 2 (selectivity compares classes); got {n_classes}"
+        )
+    limit = int(n_classes) if n_classes is not None else int(y.max()) + 1
     bad = (y < 0) | (y >= limit)
     if bad.any():
+        first = int(np.argmax(bad))
+        allowed = (
+            f"0..{limit - 1}"
+            if n_classes is not None
+            else f"0..C-1 = 0..{limit - 1} (C = labels.max() + 1 = {limit}: n_classes not given)"
+        )
         raise MeasureInputError(
-            f"labels must lie in 0..{limit - 1}; {int(bad.sum())} do not (e.g. "
-            f"{y[bad][0]} at image {int(np.argmax(bad))}): fix the labels or n_classes"
+            f"labels must lie in {allowed}; {int(bad.sum())} do not (e.g. "
+            f"{y[first]} at image {first}): fix the labels or n_classes"
         )
     return y.astype(np.intp, copy=False)
 
@@ -160,6 +193,7 @@ def _check_top(top: Sequence[int], n_images: int) -> tuple[int, ...]:
 
 
 def _check_finite(block: np.ndarray, first_unit: int) -> None:
+    _check_dtype(block.dtype)
     finite = np.isfinite(block)
     if not finite.all():
         units = first_unit + np.flatnonzero(~finite.all(axis=0))

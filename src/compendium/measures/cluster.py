@@ -22,10 +22,16 @@ from pathlib import Path
 
 import pandas as pd
 
+from compendium.util.errors import CompendiumError
+
 log = logging.getLogger(__name__)
 
 #: Seconds to wait for a scheduler before giving up.
 CONNECT_TIMEOUT_S = 10
+
+
+class ClusterError(CompendiumError, ConnectionError):
+    """No scheduler answers, or the cluster was asked for something it cannot do."""
 
 
 def measure_layer_on_cluster(
@@ -37,10 +43,12 @@ def measure_layer_on_cluster(
     units_per_task: int = 256,
     scheduler: str | None = None,
     n_workers: int = 2,
+    memory_bytes: int | None = None,
 ) -> pd.DataFrame:
     """The measures table of one layer (rows: units), computed as Dask tasks of
-    `units_per_task` units each, on the scheduler at `scheduler` or on a local cluster."""
-    from compendium.activations.store import open_activations
+    `units_per_task` units each, on the scheduler at `scheduler` or on a local cluster.
+    `memory_bytes` is each task's memory budget (see `compendium.measures.unit_measures`)."""
+    from compendium.activations.reader import open_activations
     from compendium.measures.tables import checked_units
 
     path = Path(path).resolve()
@@ -48,7 +56,7 @@ def measure_layer_on_cluster(
         n_units = source.n_units(layer)
     units = checked_units(units, n_units, layer)
     if units_per_task < 1:
-        raise ValueError(f"units_per_task must be at least 1, not {units_per_task}")
+        raise ClusterError(f"units_per_task must be at least 1, not {units_per_task}")
     blocks = [
         (s, min(s + units_per_task, units.stop))
         for s in range(units.start, units.stop, units_per_task)
@@ -56,17 +64,23 @@ def measure_layer_on_cluster(
     with _client(scheduler, n_workers) as client:
         log.info("measuring %s layer %s in %d tasks on %s", path, layer, len(blocks), client)
         futures = [
-            client.submit(_measure_block, str(path), layer, summary, a, b, pure=False)
+            client.submit(_measure_block, str(path), layer, summary, a, b, memory_bytes, pure=False)
             for a, b in blocks
         ]
         parts = client.gather(futures)
     return pd.concat(parts, ignore_index=True)
 
 
-def _measure_block(path: str, layer: str, summary: str, start: int, stop: int) -> pd.DataFrame:
+def _measure_block(
+    path: str, layer: str, summary: str, start: int, stop: int, memory_bytes: int | None = None
+) -> pd.DataFrame:
     from compendium.measures.tables import measure_layers
 
-    return measure_layers(path, [layer], slice(start, stop), summary)
+    # One thread per task: the cluster runs the tasks in parallel.
+    options: dict = {"workers": 1}
+    if memory_bytes is not None:
+        options["memory_bytes"] = memory_bytes
+    return measure_layers(path, [layer], slice(start, stop), summary, **options)
 
 
 @contextlib.contextmanager
@@ -83,7 +97,7 @@ def _client(scheduler: str | None, n_workers: int) -> Iterator[distributed.Clien
     try:
         client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
     except (OSError, TimeoutError) as err:
-        raise ConnectionError(
+        raise ClusterError(
             f"no Dask scheduler answers at {scheduler} within {CONNECT_TIMEOUT_S} s ({err}): "
             "start one (`dask scheduler`) and give its address, or leave --scheduler out to "
             "use a local cluster"

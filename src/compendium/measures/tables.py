@@ -9,10 +9,9 @@ new release computes afresh. Cached tables are CSV files under ``data/cache/meas
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -20,8 +19,9 @@ import numpy as np
 import pandas as pd
 
 from compendium import __version__
-from compendium.activations.store import open_activations
-from compendium.measures import present_class_measures
+from compendium.activations.reader import open_activations
+from compendium.measures import MeasureInputError, present_class_measures
+from compendium.util.cache import cache_key
 from compendium.util.files import write_table
 
 log = logging.getLogger(__name__)
@@ -102,8 +102,10 @@ def checked_units(units: slice | None, n_units: int, layer: str) -> slice:
         return slice(0, n_units)
     start = 0 if units.start is None else units.start
     stop = n_units if units.stop is None else units.stop
+    if start > stop:
+        raise MeasureInputError(_reversed_message(start, stop))
     if not 0 <= start < stop <= n_units:
-        raise ValueError(
+        raise MeasureInputError(
             f"units {start}:{stop} are outside layer {layer!r}, which has units "
             f"0:{n_units}: give START < STOP <= {n_units}"
         )
@@ -116,6 +118,7 @@ class UnitRange:
     def __init__(self, acts, units: slice) -> None:
         self._acts, self._start = acts, units.start
         self.shape = (acts.shape[0], units.stop - units.start)
+        self.dtype = getattr(acts, "dtype", None)
 
     def __getitem__(self, key: tuple[slice, slice]):
         rows, cols = key
@@ -141,8 +144,7 @@ def _cache_file(path, layers, units, summary, cache_dir, options=None) -> Path:
             if k in TABLE_OPTIONS
         },
     }
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
-    return Path(cache_dir) / f"{Path(path).stem}-{digest}.csv"
+    return Path(cache_dir) / f"{Path(path).stem}-{cache_key(key)}.csv"
 
 
 #: Options of `measure_layers` that change the table (the others only change how it is
@@ -158,11 +160,56 @@ def parse_units(spec: str | None) -> slice | None:
     try:
         if not sep:
             raise ValueError
-        return slice(int(start) if start.strip() else None, int(stop) if stop.strip() else None)
+        first = int(start) if start.strip() else None
+        last = int(stop) if stop.strip() else None
     except ValueError:
-        raise ValueError(
+        raise MeasureInputError(
             f'a unit range is written START:STOP, e.g. "0:100" (or null for all); got {spec!r}'
         ) from None
+    if (first is not None and first < 0) or (last is not None and last < 0):
+        raise MeasureInputError(
+            f"units are numbered from 0; got {spec!r}: give START:STOP with 0 <= START < STOP"
+        )
+    if first is not None and last is not None and first >= last:
+        raise MeasureInputError(_reversed_message(first, last))
+    return slice(first, last)
+
+
+def _reversed_message(start: int, stop: int) -> str:
+    if start == stop:
+        return (
+            f"the unit range {start}:{stop} is empty: give START < STOP, e.g. {start}:{start + 1}"
+        )
+    return (
+        f"the unit range {start}:{stop} is reversed (START must be less than STOP): "
+        f"did you mean {stop}:{start}?"
+    )
+
+
+#: Multipliers of the units `parse_memory` reads: decimal (kB, MB, GB, TB), binary (KiB,
+#: MiB, GiB, TiB) and the one-letter binary shorthands (K, M, G, T).
+MEMORY_UNITS = {
+    "": 1,
+    "b": 1,
+    **{f"{p}b": 1000**k for k, p in enumerate("kmgt", 1)},
+    **{f"{p}ib": 1024**k for k, p in enumerate("kmgt", 1)},
+    **{p: 1024**k for k, p in enumerate("kmgt", 1)},
+}
+
+
+def parse_memory(text: str | int) -> int:
+    """A memory size in bytes from ``"2GB"`` (2 x 10^9), ``"512MiB"`` (512 x 2^20),
+    ``"1.5G"`` (1.5 x 2^30) or a plain number of bytes; case and spaces do not matter."""
+    found = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)\s*", str(text).lower())
+    if found is None or found.group(2) not in MEMORY_UNITS:
+        raise MeasureInputError(
+            f"a memory size is a number with an optional unit, e.g. 2GB, 512MiB, 1.5G or "
+            f"536870912 (bytes); got {text!r}"
+        )
+    size = int(float(found.group(1)) * MEMORY_UNITS[found.group(2)])
+    if size < 1:
+        raise MeasureInputError(f"a memory size must be at least one byte; got {text!r}")
+    return size
 
 
 def unit_selection(
@@ -178,11 +225,11 @@ def unit_selection(
     or a range outside its layer is an error that lists what the file has.
     """
     if not layers:
-        raise ValueError("no layers chosen: give at least one layer name")
+        raise MeasureInputError("no layers chosen: give at least one layer name")
     if isinstance(units, Mapping):
         stray = sorted(set(units) - set(layers))
         if stray:
-            raise ValueError(
+            raise MeasureInputError(
                 f"units names layers {stray} that are not among the chosen "
                 f"layers {list(layers)}; add them to the layers or drop them"
             )
@@ -192,7 +239,7 @@ def unit_selection(
     with open_activations(path) as source:
         missing = [layer for layer in layers if layer not in source.layers]
         if missing:
-            raise ValueError(
+            raise MeasureInputError(
                 f"{path} has no layer {', '.join(map(repr, missing))}; its layers "
                 f"are {', '.join(source.layers)}: choose among those"
             )

@@ -38,8 +38,6 @@ with the data set's largest activation.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import math
 import time
@@ -57,6 +55,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from compendium.util.cache import cache_dir, cache_key
+from compendium.util.errors import CompendiumError
 from compendium.util.files import atomic_path
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ PADDINGS = ("zeros", "border", "reflection")
 AM_CODE_VERSION = 1
 
 
-class AMError(ValueError):
+class AMError(CompendiumError):
     """Activation maximisation cannot run as asked (the message says what to change)."""
 
 
@@ -217,10 +217,9 @@ class AMConfig:
 
     @property
     def key(self) -> str:
-        """16 hex digits identifying what this configuration produces."""
+        """The cache key of what this configuration produces."""
         fields = {k: v for k, v in self.to_dict().items() if k != "max_batch"}
-        text = json.dumps({**fields, "code": AM_CODE_VERSION}, sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return cache_key({**fields, "code": AM_CODE_VERSION})
 
 
 @dataclass
@@ -690,15 +689,12 @@ def _sync(device: str) -> None:
 
 
 def am_dir() -> Path:
-    from compendium.util.cache import cache_dir
-
     return cache_dir() / "am"
 
 
 def _unit_file(model_id: str, layer: str, unit: int, config: AMConfig, image: ImageSpec) -> Path:
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{model_id}-{layer}")
-    image_key = hashlib.sha256(json.dumps(asdict(image), sort_keys=True).encode()).hexdigest()[:8]
-    return am_dir() / f"{safe}-{config.key}-{image_key}" / f"unit{unit:05d}.npz"
+    return am_dir() / f"{safe}-{config.key}-{cache_key(asdict(image))}" / f"unit{unit:05d}.npz"
 
 
 def am_images(

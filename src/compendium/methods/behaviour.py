@@ -52,6 +52,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from compendium.util.errors import CompendiumError
+
 __all__ = [
     "BehaviourError",
     "Design",
@@ -61,7 +63,6 @@ __all__ = [
     "Synonyms",
     "TABLE1_COLUMNS",
     "analyse",
-    "beside_paper",
     "check_responses",
     "design_experiment",
     "design_summary",
@@ -106,7 +107,7 @@ _YES = {"yes", "y", "true", "t", "1", "1.0"}
 _NO = {"no", "n", "false", "f", "0", "0.0"}
 
 
-class BehaviourError(ValueError):
+class BehaviourError(CompendiumError):
     """An experiment design or a response table is not usable (the message says the fix)."""
 
 
@@ -700,21 +701,6 @@ def format_table1(table: pd.DataFrame) -> pd.DataFrame:
             for v, e in zip(values, errors, strict=False)
         ]
     return pd.DataFrame(out, index=table.index)
-
-
-def beside_paper(
-    table: pd.DataFrame, reported: pd.DataFrame, label: str, layers: Sequence[str]
-) -> pd.DataFrame:
-    """This run's Table 1 (from :func:`table1`) and the paper's (rows of
-    :func:`compendium.chapters.paper.reported` for "Table 1"), formatted, layer by layer."""
-    paper_table = reported.pivot(index="layer", columns="measure", values="value")
-    ours, theirs = format_table1(table), format_table1(paper_table)
-    rows = []
-    for layer in layers:
-        for source, frame in ((label, ours), ("paper (people)", theirs)):
-            values = frame.loc[layer] if layer in frame.index else pd.Series("–", frame.columns)
-            rows.append({"layer": layer, "source": source, **values.to_dict()})
-    return pd.DataFrame(rows).set_index(["layer", "source"])
 
 
 def fig5_examples(judged: pd.DataFrame, n: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:

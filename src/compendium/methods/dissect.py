@@ -24,6 +24,10 @@ Published dissections (Network Dissection's result CSV, ``tally.csv``: columns `
 are numbered from 1**; the reader adds a ``unit_index`` column numbered from 0, which is how
 this package (and torch) count channels.
 
+A dissection of a trained network is cached (:func:`cached_dissection`, keyed by every input
+that changes its result); :func:`nominate` lists the units it nominates as detectors of a
+concept; :func:`iou_ceilings` gives the largest IoU any unit can reach with each concept.
+
 Differences from Network Dissection's own code: the probe images are the data set's own
 labelled images rather than the Broden data set, and a concept mask is the whole object's
 pixels; the threshold is an exact quantile (their code estimates it with a quantile sketch);
@@ -49,6 +53,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from compendium.util.errors import CompendiumError
 from compendium.util.files import atomic_path
 
 log = logging.getLogger(__name__)
@@ -71,15 +76,19 @@ __all__ = [
     "IOU_THRESHOLD",
     "QUANTILE",
     "TopQuantile",
+    "cached_dissection",
     "class_concepts",
     "dissect",
     "dissect_imageset",
+    "dissection_cache_path",
+    "iou_ceilings",
+    "nominate",
     "nominated_units",
     "read_dissection_csv",
 ]
 
 
-class DissectionError(ValueError):
+class DissectionError(CompendiumError):
     """Network Dissection cannot run on this input (the message says what to change)."""
 
 
@@ -644,3 +653,111 @@ def nominated_units(
     labelled ``label`` with a score above ``iou_threshold``, highest score first."""
     rows = result[(result["label"] == label) & (result["score"] > iou_threshold)]
     return rows.sort_values(["score", "unit"], ascending=[False, True]).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------
+# A dissection of a trained small network, cached; the units it nominates; IoU ceilings
+# --------------------------------------------------------------------------------------
+
+
+def dissection_cache_path(
+    model_name: str,
+    weights_sha256: str,
+    layer: str,
+    data_name: str,
+    n_images: int,
+    concepts: Sequence[Any],
+    quantile: float,
+    iou_threshold: float,
+    background: int,
+) -> Any:
+    """Where a dissection is cached: named by the network and layer, keyed by every input
+    that changes the result."""
+    from compendium.util.cache import cache_dir, cache_key
+
+    key = {
+        "weights": weights_sha256,
+        "layer": layer,
+        "data": data_name,
+        "n": n_images,
+        "concepts": [[c.name, list(c.classes)] for c in concepts],
+        "quantile": quantile,
+        "iou_threshold": iou_threshold,
+        "background": background,
+        "code": DISSECT_CODE_VERSION,
+    }
+    return cache_dir() / "dissection" / f"{model_name}__{layer}__{cache_key(key)}.npz"
+
+
+def cached_dissection(
+    trained: Any,
+    data: Any,
+    layer: str,
+    concepts: Sequence[Any],
+    *,
+    quantile: float,
+    iou_threshold: float,
+    background: int = 0,
+    batch_size: int = 250,
+) -> Any:
+    """Dissect ``layer`` of a trained small network on ``data``, or load the cached result
+    of the same dissection."""
+    path = dissection_cache_path(
+        trained.name,
+        trained.weights_sha256,
+        layer,
+        data.name,
+        len(data),
+        concepts,
+        quantile,
+        iou_threshold,
+        background,
+    )
+    if path.is_file():
+        log.info("read cached dissection %s", path)
+        return Dissection.load(path)
+    result = dissect_imageset(
+        trained.model,
+        data,
+        layer,
+        concepts,
+        quantile=quantile,
+        iou_threshold=iou_threshold,
+        background=background,
+        batch_size=batch_size,
+    )
+    result.save(path)
+    log.info("wrote %s", path)
+    return result
+
+
+def nominate(dissection: Any, concept: str, rule: str = "label") -> pd.DataFrame:
+    """The units a dissection nominates as detectors of ``concept``.
+
+    ``rule="label"``: Network Dissection's labelling, the units whose best concept is
+    ``concept`` with an IoU above the threshold (the lists the paper took from Zhou et
+    al.). ``rule="iou"``: every unit whose IoU with ``concept`` is above the threshold,
+    whatever its best concept (the wording of the paper's Appendix D).
+    """
+    if rule == "label":
+        rows = dissection.detectors(concept)
+    elif rule == "iou":
+        rows = dissection.concept_units(concept)
+    else:
+        raise DissectionError(f"rule must be 'label' or 'iou', not {rule!r}")
+    return rows[["unit", "iou", "label"]].reset_index(drop=True)
+
+
+def iou_ceilings(
+    data: Any, concepts: Sequence[Any], active: Mapping[str, float], background: int = 0
+) -> pd.DataFrame:
+    """The largest IoU a unit can reach with each concept: a unit's mask covers about a
+    share ``a`` of all pixels and a concept's masks a share ``m``, so the intersection is
+    at most min(a, m) and the union at least max(a, m). ``active`` maps a column name to a
+    share ``a`` (e.g. the quantile, or a dissection's measured active fraction)."""
+    masks = ForegroundMasks(concepts, len(data.class_names), background)
+    share = masks.pixel_counts(data.images, data.labels) / data.images.size
+    table = pd.DataFrame({"concept": [c.name for c in concepts], "share of all pixels": share})
+    for name, a in active.items():
+        table[name] = np.minimum(a, share) / np.maximum(a, share)
+    return table.set_index("concept")

@@ -15,20 +15,19 @@ number that comes from them.
 
 Architectures: ``mlp`` (two hidden layers), ``lenet`` (two convolutions, two fully
 connected layers) and ``small-alexnet`` (:class:`compendium.networks.models.SmallAlexNet`, trained
-through :func:`compendium.networks.training.trained_model`). Trained observers are cached under
-``data/cache/observers/<key>.pt`` with a JSON report beside them, keyed by their settings.
+through :func:`compendium.networks.training.trained_model`). Trained observers are entries of
+the project's cache (:mod:`compendium.util.cache`, kind ``observers``): ``<key>.pt`` with a
+JSON record beside it, keyed by their settings; shipped ones (``data/weights/observers/``)
+are used first.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
-import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -38,8 +37,7 @@ from torch import nn
 
 from compendium.methods.am import ImageSpec, classify_images
 from compendium.methods.behaviour import Design
-from compendium.networks.models import file_sha256
-from compendium.util.files import atomic_path
+from compendium.util.cache import cache_key, cached_network, parse_weights
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +47,7 @@ __all__ = [
     "OBSERVER_ARCHS",
     "Observer",
     "ObserverSpec",
+    "build_observer",
     "describe",
     "observer_responses",
     "respond",
@@ -61,6 +60,8 @@ OBSERVER_ARCHS = ("mlp", "lenet", "small-alexnet", "torchvision")
 _TORCHVISION_FIELDS = ("network", "weights", "num_classes")
 # Bump when a change here changes what training produces.
 OBSERVER_CODE_VERSION = 1
+#: The cache kind (sub-folder) of trained observers.
+OBSERVERS = "observers"
 
 
 class MLP(nn.Module):
@@ -156,21 +157,25 @@ class ObserverSpec:
             raise ValueError(f"an observer needs a `name` (its participant id); got {dict(values)}")
         return cls(**values)
 
-    @property
-    def key(self) -> str:
-        fields = {
+    def settings(self) -> dict[str, Any]:
+        """The fields that decide the trained network: all but the name (and, except for a
+        torchvision observer, the torchvision fields). A cache entry stores them."""
+        return {
             k: v
             for k, v in asdict(self).items()
             if k != "name" and (self.arch == "torchvision" or k not in _TORCHVISION_FIELDS)
         }
-        text = json.dumps({**fields, "code": OBSERVER_CODE_VERSION}, sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
-    def train_config(self) -> Any:
+    @property
+    def key(self) -> str:
+        """The cache key of `settings` (and of the training code's version)."""
+        return cache_key({**self.settings(), "code": OBSERVER_CODE_VERSION})
+
+    def training(self) -> Any:
         """The :class:`compendium.networks.training.TrainConfig` of a small-alexnet observer."""
-        from compendium.networks.training import TrainConfig
+        from compendium.networks.training import train_config
 
-        return TrainConfig.from_dict(
+        return train_config(
             {
                 "model": dict(self.model),
                 "epochs": self.epochs,
@@ -196,16 +201,11 @@ class Observer:
         return self.spec.name
 
 
-def _build(spec: ObserverSpec) -> nn.Module:
+def build_observer(spec: ObserverSpec) -> nn.Module:
+    """An untrained mlp or lenet observer network of `spec`."""
     if spec.arch == "mlp":
         return MLP(spec.width)
     return LeNet(spec.width)
-
-
-def _observer_dir() -> Path:
-    from compendium.util.cache import cache_dir
-
-    return cache_dir() / "observers"
 
 
 def trained_observer(spec: ObserverSpec) -> Observer:
@@ -213,63 +213,50 @@ def trained_observer(spec: ObserverSpec) -> Observer:
     if spec.arch == "torchvision":
         from compendium.networks.models import load_torchvision
 
-        weights = None if spec.weights.lower() == "none" else spec.weights
-        model = load_torchvision(spec.network, weights, num_classes=spec.num_classes)
+        model = load_torchvision(
+            spec.network, parse_weights(spec.weights), num_classes=spec.num_classes
+        )
         return Observer(spec, model, float("nan"), 0.0)
     if spec.arch == "small-alexnet":
         from compendium.networks.training import trained_model
 
-        trained = trained_model(spec.train_config(), threads=None)
+        trained = trained_model(spec.training(), threads=None)
         return Observer(
             spec,
             trained.model.eval(),
             float(trained.report["test_accuracy"]),
             float(trained.report["seconds_total"]),
         )
-    weights = _observer_dir() / f"{spec.key}.pt"
-    report_path = weights.with_suffix(".json")
-    if weights.is_file() and report_path.is_file():
-        report = json.loads(report_path.read_text())
-        if report.get("weights_sha256") == file_sha256(weights):
-            model = _build(spec)
-            model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
-            return Observer(spec, model.eval(), report["test_accuracy"], report["seconds"])
-        log.warning("%s does not match its report; training it again", weights)
-    return _train(spec, weights, report_path)
+    entry = cached_network(
+        OBSERVERS,
+        spec.key,
+        spec.settings(),
+        build=partial(build_observer, spec),
+        compute=partial(_fit, spec),
+    )
+    record = entry.record
+    return Observer(spec, entry.network.eval(), record["test_accuracy"], record["seconds"])
 
 
-def _train(spec: ObserverSpec, weights: Path, report_path: Path) -> Observer:
+def _fit(spec: ObserverSpec) -> tuple[nn.Module, dict[str, Any]]:
+    """Train an mlp or lenet observer from its seed; the network and its record's fields."""
     from compendium.inputs.datasets import load_fashion_mnist
-    from compendium.networks.training import _epoch, _tensors, evaluate
+    from compendium.networks.training import evaluate, image_tensors, train_epoch
 
     data = load_fashion_mnist("train")
     if spec.n_train:
         data = data.subset(spec.n_train)
-    x, y = _tensors(data)
+    x, y = image_tensors(data)
     torch.manual_seed(spec.seed)
     generator = torch.Generator().manual_seed(spec.seed)
-    model = _build(spec)
+    model = build_observer(spec)
     optimiser = torch.optim.Adam(model.parameters(), lr=spec.lr)
     began = time.perf_counter()
     for epoch in range(1, spec.epochs + 1):
-        _epoch(model, optimiser, x, y, spec.batch_size, generator, "cpu", epoch)
+        train_epoch(model, optimiser, x, y, spec.batch_size, generator, "cpu", epoch)
     seconds = time.perf_counter() - began
     model.eval()
     accuracy = evaluate(model, load_fashion_mnist("test"))
-    buffer = io.BytesIO()
-    torch.save(model.state_dict(), buffer)
-    with atomic_path(weights) as tmp:
-        tmp.write_bytes(buffer.getvalue())
-    report = {
-        "key": spec.key,
-        "spec": asdict(spec),
-        "test_accuracy": accuracy,
-        "seconds": round(seconds, 2),
-        "weights_sha256": file_sha256(weights),
-        "torch": torch.__version__,
-    }
-    with atomic_path(report_path) as tmp:
-        tmp.write_text(json.dumps(report, indent=2) + "\n")
     log.info(
         "trained observer %s (%s) in %.1f s: test accuracy %.4f",
         spec.name,
@@ -277,7 +264,11 @@ def _train(spec: ObserverSpec, weights: Path, report_path: Path) -> Observer:
         seconds,
         accuracy,
     )
-    return Observer(spec, model, accuracy, seconds)
+    return model, {
+        "test_accuracy": accuracy,
+        "seconds": round(seconds, 2),
+        "torch": torch.__version__,
+    }
 
 
 def trained_observers(specs: Sequence[Mapping[str, Any] | ObserverSpec]) -> list[Observer]:

@@ -24,8 +24,9 @@ The network
     from ``h_0 = 0``, and a linear read-out to the letter slots. Activations lie in (0, 1),
     so class-mean measures such as CCMAS are well defined, as they are for ReLU units.
     Trained with Adam on the mean cross-entropy of the recalled letters, for a fixed
-    number of updates, on one CPU thread with fixed seeds; weights are cached under
-    ``<cache>/recurrent/<config key>.pt`` with a JSON record of the run beside them.
+    number of updates, on one CPU thread with fixed seeds; weights are an entry of the
+    project's cache (:mod:`compendium.util.cache`): ``<cache>/recurrent/<config key>.pt``
+    with a JSON record of the run beside them.
 
 What is measured
     Every word of the vocabulary is shown alone and the hidden state right after it is
@@ -43,13 +44,13 @@ Differences from Bowers et al. are listed in the chapter (notebooks/05_recurrent
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import logging
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -58,8 +59,8 @@ from torch import nn
 from tqdm import tqdm
 
 from compendium.measures import unit_measures
-from compendium.util.cache import cache_dir
-from compendium.util.files import atomic_path
+from compendium.util.cache import COMPUTED, cache_key, cached_network, entry_paths
+from compendium.util.errors import CompendiumError
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,8 @@ ALPHABET = "abcdefghijklmnopqrstuvwxyz"
 MAX_WORDS = 100_000
 #: Version of the training code: part of every cache key, bump it when training changes.
 TRAINING_VERSION = 1
+#: The cache kind (sub-folder) of trained recurrent networks.
+RECURRENT = "recurrent"
 #: Threads torch may use while training (one keeps runs bit-for-bit repeatable).
 TRAIN_THREADS = 1
 #: Fresh lists on which `recall_accuracy` is measured.
@@ -91,7 +94,7 @@ DISTRIBUTION_MEASURES = (
 )
 
 
-class RecurrentError(ValueError):
+class RecurrentError(CompendiumError):
     """A parameter of the recurrent control is out of range; the message names the fix."""
 
 
@@ -136,9 +139,8 @@ class RecallConfig:
         return self.n_letters**self.word_length
 
     def key(self) -> str:
-        """A short hash of the configuration and the training code's version."""
-        text = json.dumps({**asdict(self), "version": TRAINING_VERSION}, sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        """The cache key of the configuration and the training code's version."""
+        return cache_key({**asdict(self), "version": TRAINING_VERSION})
 
 
 def _check_range(name: str, value: object, low: int, high: int | None) -> None:
@@ -328,51 +330,40 @@ def recall_accuracy(network: ListRecallNet, config: RecallConfig) -> dict[str, f
 def cache_paths(config: RecallConfig, cache: Path | None = None) -> tuple[Path, Path]:
     """Where `config`'s weights and run record live: ``<cache>/recurrent/<key>.pt|.json``,
     with `cache` the project's cache folder unless given."""
-    folder = (Path(cache) if cache is not None else cache_dir()) / "recurrent"
-    return folder / f"{config.key()}.pt", folder / f"{config.key()}.json"
+    return entry_paths(RECURRENT, config.key(), cache)
 
 
 def load_or_train(
     config: RecallConfig, *, cache: Path | None = None, progress: bool = True
 ) -> TrainedRecall:
-    """The network of `config`: read from the cache, or trained and then cached.
+    """The network of `config`: shipped or cached if its entry is current, else trained and
+    then cached (:func:`compendium.util.cache.cached_network`: an entry written for another
+    configuration, or whose weights do not match their sha256, is trained again)."""
+    entry = cached_network(
+        RECURRENT,
+        config.key(),
+        asdict(config),
+        build=partial(ListRecallNet, config.n_letters, config.word_length, config.hidden_size),
+        compute=partial(_fit, config, progress=progress),
+        folder=cache,
+    )
+    record = entry.record
+    if entry.origin != COMPUTED:
+        log.info("read %s (%s, trained in %.1f s)", entry.path, entry.origin, record["seconds"])
+    return TrainedRecall(
+        config, entry.network, record["seconds"], record["final_loss"], record["accuracy"]
+    )
 
-    The weights are written first and the record last, each under a temporary name renamed
-    into place, so a record on disk always means a complete pair.
-    """
-    weights, record = cache_paths(config, cache)
-    if record.is_file():
-        return _load(config, weights, record)
+
+def _fit(config: RecallConfig, *, progress: bool) -> tuple[ListRecallNet, dict[str, Any]]:
     trained = train(config, progress=progress)
-    with atomic_path(weights) as tmp:
-        torch.save(trained.network.state_dict(), tmp)
-    entry = {
-        "config": asdict(config),
+    return trained.network, {
         "training_version": TRAINING_VERSION,
         "seconds": trained.seconds,
         "final_loss": trained.final_loss,
         "accuracy": trained.accuracy,
         "torch": torch.__version__,
     }
-    with atomic_path(record) as tmp:
-        tmp.write_text(json.dumps(entry, indent=2))
-    log.info("wrote %s and %s", weights, record)
-    return trained
-
-
-def _load(config: RecallConfig, weights: Path, record: Path) -> TrainedRecall:
-    fix = f"delete {weights} and {record} to train again"
-    try:
-        entry = json.loads(record.read_text())
-        state = torch.load(weights, weights_only=True)
-        network = ListRecallNet(config.n_letters, config.word_length, config.hidden_size)
-        network.load_state_dict(state)
-    except (OSError, ValueError, RuntimeError, KeyError) as err:
-        raise RecurrentError(f"cannot read the cached network ({err}): {fix}") from err
-    if entry.get("config") != asdict(config):
-        raise RecurrentError(f"{record} was written for another configuration: {fix}")
-    log.info("read %s (trained in %.1f s)", weights, entry["seconds"])
-    return TrainedRecall(config, network, entry["seconds"], entry["final_loss"], entry["accuracy"])
 
 
 # -- recording and measuring --------------------------------------------------------------

@@ -18,7 +18,6 @@ at the module whose *output* is the post-ReLU map (e.g. AlexNet's ``conv5`` is
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from collections import OrderedDict
@@ -28,6 +27,9 @@ from typing import Any
 
 import torch
 from torch import nn
+
+from compendium.util.errors import CompendiumError
+from compendium.util.files import file_sha256  # re-exported: provenance of weights files
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +44,6 @@ __all__ = [
     "TORCHVISION_MODELS",
     "file_sha256",
     "imagenet_transform",
-    "layer_kinds",
     "layer_paths",
     "load_torchvision",
     "SMALL_GOOGLENET",
@@ -57,7 +58,7 @@ __all__ = [
 ]
 
 
-class ModelError(ValueError):
+class ModelError(CompendiumError):
     """A model cannot be built or its weights do not fit it (the message says how to fix it)."""
 
 
@@ -164,11 +165,6 @@ def layer_paths(model: nn.Module | str) -> dict[str, str]:
         f"no layer table for {type(model).__name__}; pass the layers to record "
         "as {name: module path} (see model.named_modules())"
     )
-
-
-def layer_kinds(paths: dict[str, str]) -> dict[str, str]:
-    """``"fc"`` for fc*/logit layers, ``"conv"`` for the rest."""
-    return {name: "fc" if name.startswith("fc") else "conv" for name in paths}
 
 
 def _alexnet_paths() -> dict[str, str]:
@@ -311,15 +307,6 @@ def imagenet_transform() -> Any:
             T.Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225]),
         ]
     )
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """sha256 of a file, for provenance."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # --------------------------------------------------------------------------------------

@@ -1,12 +1,14 @@
-"""Train the small AlexNet-style CNN on Fashion-MNIST, once per configuration.
+"""Train the small AlexNet-style CNN (and its VGG- and GoogLeNet-style siblings) on
+Fashion-MNIST, once per configuration.
 
-The weights are cached under ``data/cache/models/<key>.pt`` where ``key`` hashes the whole
-:class:`TrainConfig` (architecture, data, optimiser, seed), so a rerun with the same
-configuration loads them instead of training. Beside the weights, ``<key>.json`` records
-the configuration, seconds and test accuracy per epoch, and the weights' sha256 (the
-provenance that activation files carry). Both files are written to a temporary name and
-renamed, the JSON last: a cache entry without its JSON, or whose sha256 disagrees, is
-ignored and retrained.
+The weights are an entry of the project's cache (:mod:`compendium.util.cache`, kind
+``models``): ``<key>.pt`` where ``key`` hashes the whole :class:`TrainConfig`
+(architecture, data, optimiser, seed), with ``<key>.json`` beside it recording the
+configuration, seconds and test accuracy per epoch, and the weights' sha256 (the provenance
+that activation files carry). :func:`trained_model` looks first among the weights shipped
+with the compendium (``data/weights/models/``), then in ``data/cache/models/``, and trains
+only when neither holds a current entry, or when asked to (``retrain=True``). An entry
+whose configuration or sha256 disagrees is passed over with a log line, never used.
 
 Training is deterministic for a given seed, torch version and thread count: seeded
 initialisation, a seeded shuffle, and dropout drawn from the seeded global generator.
@@ -14,13 +16,12 @@ initialisation, a seeded shuffle, and dropout drawn from the seeded global gener
 
 from __future__ import annotations
 
-import io
-import json
 import logging
 import time
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from hashlib import sha256
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -35,28 +36,46 @@ from compendium.networks.models import (
     SmallAlexNet,
     SmallAlexNetConfig,
     build_network,
-    file_sha256,
     network_config,
 )
-from compendium.util.cache import cache_dir
-from compendium.util.files import atomic_path
+from compendium.util.cache import (
+    COMPUTED,
+    SHIPPED,
+    CachedNetwork,
+    cache_dir,
+    cache_key,
+    cached_network,
+    load_cached,
+)
+from compendium.util.errors import CompendiumError
 
 log = logging.getLogger(__name__)
 
 # Bump when a change to this module changes what training produces.
 TRAIN_CODE_VERSION = 1
+#: The cache kind (sub-folder) of trained networks.
+MODELS = "models"
 
 __all__ = [
+    "MODELS",
     "TrainConfig",
     "TrainedModel",
+    "TrainingError",
     "evaluate",
+    "fit",
+    "image_tensors",
     "load_trained",
     "model_dir",
-    "smoke_config",
     "predict",
     "train",
+    "train_config",
+    "train_epoch",
     "trained_model",
 ]
+
+
+class TrainingError(CompendiumError):
+    """A training setting is unknown or out of range; the message names the fix."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +98,7 @@ class TrainConfig:
             if getattr(self, name) is not None and getattr(self, name) < 1
         ]
         if bad or self.lr <= 0:
-            raise ValueError(
+            raise TrainingError(
                 f"training parameters must be positive, got {bad or [f'lr={self.lr}']}"
             )
 
@@ -88,9 +107,8 @@ class TrainConfig:
 
     @property
     def key(self) -> str:
-        """16 hex digits identifying this configuration (and the training code's version)."""
-        text = json.dumps({**self.to_dict(), "code": TRAIN_CODE_VERSION}, sort_keys=True)
-        return sha256(text.encode()).hexdigest()[:16]
+        """The cache key of this configuration (and of the training code's version)."""
+        return cache_key({**self.to_dict(), "code": TRAIN_CODE_VERSION})
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
@@ -98,7 +116,7 @@ class TrainConfig:
         values = dict(values)
         unknown = set(values) - {f for f in cls.__dataclass_fields__}
         if unknown:
-            raise ValueError(
+            raise TrainingError(
                 f"unknown training parameters {sorted(unknown)}; "
                 f"known: {sorted(cls.__dataclass_fields__)}"
             )
@@ -108,18 +126,39 @@ class TrainConfig:
         return cls(model=model, **values)
 
 
+def train_config(settings: Mapping[str, Any] | None = None, /, **overrides: Any) -> TrainConfig:
+    """The one way to turn settings into a :class:`TrainConfig`: `settings` (a profile's
+    ``train`` section, a network entry, an observer's fields) updated with `overrides`;
+    an override given as None keeps the setting (or the default). Unknown settings raise
+    `TrainingError`."""
+    given = {name: value for name, value in overrides.items() if value is not None}
+    return TrainConfig.from_dict({**(settings or {}), **given})
+
+
 @dataclass
 class TrainedModel:
-    """A trained network with its cache files and training report."""
+    """A trained network with its weights file and training report. ``origin``: where the
+    weights came from (:data:`compendium.util.cache.SHIPPED`, ``CACHED`` or ``COMPUTED``)."""
 
     model: SmallAlexNet
     config: TrainConfig
     weights_path: Path
     report: dict[str, Any]
+    origin: str = COMPUTED
 
     @property
     def weights_sha256(self) -> str:
         return self.report["weights_sha256"]
+
+    @property
+    def shipped(self) -> bool:
+        """True for the weights committed with the compendium (``data/weights``)."""
+        return self.origin == SHIPPED
+
+    @property
+    def provenance(self) -> str:
+        """Where the weights came from, in words: 'shipped' or 'trained here'."""
+        return "shipped" if self.shipped else "trained here"
 
     @property
     def name(self) -> str:
@@ -127,50 +166,68 @@ class TrainedModel:
 
 
 def model_dir() -> Path:
-    return cache_dir() / "models"
+    """The cache folder of trained networks."""
+    return cache_dir() / MODELS
 
 
 def trained_model(
     config: TrainConfig = TrainConfig(),
     *,
     retrain: bool = False,
+    shipped: bool = True,
     device: str = "cpu",
     threads: int | None = 2,
 ) -> TrainedModel:
-    """The cached network for ``config``, training it first if needed."""
-    if not retrain:
-        cached = load_trained(config)
-        if cached is not None:
-            return cached
-    return train(config, device=device, threads=threads)
+    """The network for ``config``: the shipped weights (unless ``shipped=False``), else the
+    cached ones, else trained now and cached. ``retrain=True`` trains whatever exists."""
+    entry = cached_network(
+        MODELS,
+        config.key,
+        config.to_dict(),
+        build=partial(build_network, config.model),
+        compute=partial(fit, config, device=device, threads=threads),
+        recompute=retrain,
+        shipped=shipped,
+    )
+    return _trained(entry, config)
 
 
-def load_trained(config: TrainConfig) -> TrainedModel | None:
-    """The cached network for ``config``, or None if there is no valid cache entry."""
-    weights, report_path = _paths(config)
-    if not (weights.is_file() and report_path.is_file()):
-        return None
-    report = json.loads(report_path.read_text())
-    if report.get("weights_sha256") != file_sha256(weights):
-        log.warning("%s does not match the sha256 in %s; retraining", weights, report_path)
-        return None
-    model = build_network(config.model)
-    model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
-    log.info("loaded trained model %s (test accuracy %.4f)", weights, report["test_accuracy"])
-    return TrainedModel(model.eval(), config, weights, report)
+def load_trained(config: TrainConfig, *, shipped: bool = True) -> TrainedModel | None:
+    """The shipped (unless ``shipped=False``) or cached network for ``config``, or None if
+    there is no current entry; never trains."""
+    entry = load_cached(
+        MODELS, config.key, config.to_dict(), partial(build_network, config.model), shipped=shipped
+    )
+    return None if entry is None else _trained(entry, config)
 
 
-def _paths(config: TrainConfig) -> tuple[Path, Path]:
-    base = model_dir() / config.key
-    return base.with_suffix(".pt"), base.with_suffix(".json")
+def _trained(entry: CachedNetwork, config: TrainConfig) -> TrainedModel:
+    trained = TrainedModel(entry.network, config, entry.path, entry.record, entry.origin)
+    if entry.origin != COMPUTED:
+        log.info(
+            "loaded trained model %s (%s, test accuracy %.4f)",
+            entry.path,
+            trained.provenance,
+            entry.record["test_accuracy"],
+        )
+    return trained
 
 
 def train(
     config: TrainConfig = TrainConfig(), *, device: str = "cpu", threads: int | None = 2
 ) -> TrainedModel:
-    """Train from scratch with Adam and cross-entropy; evaluate on the test set each epoch."""
+    """Train from scratch (whatever is shipped or cached) and write the cache entry."""
+    return trained_model(config, retrain=True, device=device, threads=threads)
+
+
+def fit(
+    config: TrainConfig, *, device: str = "cpu", threads: int | None = 2
+) -> tuple[SmallAlexNet, dict[str, Any]]:
+    """Train from scratch with Adam and cross-entropy, evaluating on the test set after each
+    epoch; touches no cache. Returns the network (on the CPU, in eval mode) and the
+    report's fields: per-epoch seconds, loss and test accuracy, torch version, threads."""
     if config.dataset not in TRAIN_DATASETS:
-        raise ValueError(
+        raise TrainingError(
             f"training supports datasets {', '.join(TRAIN_DATASETS)}, not {config.dataset!r}"
         )
     if threads:
@@ -180,7 +237,7 @@ def train(
         train_set = train_set.subset(config.n_train)
     test_set = training_split(config.dataset, "test")
     if config.model.n_classes != len(train_set.class_names):
-        raise ValueError(
+        raise TrainingError(
             f"{config.dataset} has {len(train_set.class_names)} labels but the "
             f"network has n_classes={config.model.n_classes}; set the model's "
             f"n_classes to {len(train_set.class_names)}"
@@ -189,11 +246,11 @@ def train(
     torch.manual_seed(config.seed)
     model = build_network(config.model).to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
-    x, y = _tensors(train_set)
+    x, y = image_tensors(train_set)
     epochs = []
     for epoch in range(1, config.epochs + 1):
         start = time.perf_counter()
-        loss = _epoch(model, optimiser, x, y, config.batch_size, generator, device, epoch)
+        loss = train_epoch(model, optimiser, x, y, config.batch_size, generator, device, epoch)
         seconds = time.perf_counter() - start
         accuracy = evaluate(model, test_set, device=device)
         epochs.append(
@@ -207,16 +264,30 @@ def train(
         log.info(
             "epoch %d: %.1f s, train loss %.4f, test accuracy %.4f", epoch, seconds, loss, accuracy
         )
-    return _save(model.cpu().eval(), config, epochs, device, threads)
+    return model.cpu().eval(), _report(epochs, device, threads)
 
 
-def _tensors(data: ImageSet) -> tuple[torch.Tensor, torch.Tensor]:
+def _report(epochs: list[dict], device: str, threads: int | None) -> dict[str, Any]:
+    return {
+        "epochs": epochs,
+        "test_accuracy": epochs[-1]["test_accuracy"] if epochs else None,
+        "seconds_total": round(sum(e["seconds"] for e in epochs), 2),
+        "seconds_per_epoch": round(float(np.mean([e["seconds"] for e in epochs])), 2),
+        "torch": torch.__version__,
+        "device": device,
+        "threads": threads or torch.get_num_threads(),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def image_tensors(data: ImageSet) -> tuple[torch.Tensor, torch.Tensor]:
+    """Standardised images (N, 1, H, W) and labels of `data`, as training reads them."""
     x = torch.from_numpy(data.standardise(data.images)[:, None])
     return x, torch.from_numpy(data.labels)
 
 
-def _epoch(
-    model: SmallAlexNet,
+def train_epoch(
+    model: torch.nn.Module,
     optimiser: torch.optim.Optimizer,
     x: torch.Tensor,
     y: torch.Tensor,
@@ -225,6 +296,8 @@ def _epoch(
     device: str,
     epoch: int,
 ) -> float:
+    """One pass over (`x`, `y`) in the order of a permutation drawn from `generator`, with
+    one optimiser step per batch; returns the mean training loss."""
     model.train()
     order = torch.randperm(len(y), generator=generator)
     total, seen = 0.0, 0
@@ -258,39 +331,6 @@ def predict(
 def evaluate(model: torch.nn.Module, data: ImageSet, *, device: str = "cpu") -> float:
     """Fraction of ``data`` classified correctly."""
     return round(float((predict(model, data, device=device) == data.labels).mean()), 5)
-
-
-def _save(
-    model: SmallAlexNet, config: TrainConfig, epochs: list[dict], device: str, threads: int | None
-) -> TrainedModel:
-    weights, report_path = _paths(config)
-    weights.parent.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()  # torch.save names the archive after the file: keep bytes stable
-    torch.save(model.state_dict(), buffer)
-    with atomic_path(weights) as tmp:
-        tmp.write_bytes(buffer.getvalue())
-    report = {
-        "key": config.key,
-        "config": config.to_dict(),
-        "epochs": epochs,
-        "test_accuracy": epochs[-1]["test_accuracy"] if epochs else None,
-        "seconds_total": round(sum(e["seconds"] for e in epochs), 2),
-        "seconds_per_epoch": round(float(np.mean([e["seconds"] for e in epochs])), 2),
-        "weights_sha256": file_sha256(weights),
-        "torch": torch.__version__,
-        "device": device,
-        "threads": threads or torch.get_num_threads(),
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
-    with atomic_path(report_path) as tmp:
-        tmp.write_text(json.dumps(report, indent=2) + "\n")
-    log.info("wrote %s and %s", weights, report_path)
-    return TrainedModel(model, config, weights, report)
-
-
-def smoke_config(n_train: int = 2000, epochs: int = 1) -> TrainConfig:
-    """A tiny configuration for tests and the smoke profile."""
-    return replace(TrainConfig(), n_train=n_train, epochs=epochs)
 
 
 #: Training sets: Fashion-MNIST with its 10 classes, or with the coarse labels of
