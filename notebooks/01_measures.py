@@ -33,6 +33,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from compendium.chapters import (
+    explorer,
     page,
     paper,
     plots,
@@ -233,6 +234,26 @@ plots.jitterplot(
         "top-5 cut": top_n_cut(x_example, 5),
         "max-informedness threshold": example_measures["mi_threshold"],
     },
+    seed=seed,
+)
+
+# %% [markdown]
+# The same unit with a threshold slider. Drag it, or click it and use the arrow keys: each
+# step moves the threshold to the next activation that occurs, the images at or above it
+# are drawn solid, and the numbers under the plot are counted again, so the hit rate can be
+# seen to trade against the false alarms. It starts at the threshold of maximum
+# informedness for A, where the numbers are those of the table above; the class can be
+# changed too.
+
+# %%
+explorer.threshold_slider_chart(
+    x_example,
+    labels,
+    class_names,
+    example_measures,
+    unit_label="worked example",
+    highlight_class=0,
+    top_n=5,
     seed=seed,
 )
 

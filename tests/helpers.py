@@ -52,3 +52,28 @@ def merged_example(
         w: rng.random((n, n_units)).astype(np.float32) for w, n in zip(wnids, counts, strict=False)
     }
     return lines, per_class
+
+
+def detector_oracle(x: np.ndarray, y: np.ndarray) -> dict:
+    """The paper's 'detector' columns (spec/beyond.md) read off the definitions one class and
+    one threshold at a time: for each class, every distinct value of `x` as a threshold with
+    more hits than misses (``recall > .5``); the one with the largest ``TP - FP`` (ties: the
+    higher threshold); then the class with the largest ``TP - FP`` (ties: the lower class)."""
+    best = None  # (TP - FP, -class, recall, false alarm)
+    for c in range(int(y.max()) + 1):
+        members = y == c
+        candidates = []
+        for t in np.unique(x):
+            tp, fp = int(np.sum(members & (x >= t))), int(np.sum(~members & (x >= t)))
+            if 2 * tp > members.sum():
+                candidates.append((tp - fp, t, tp / members.sum(), fp / (tp + fp)))
+        margin, _, recall, false_alarm = max(candidates, key=lambda k: (k[0], k[1]))
+        if best is None or margin > best[0]:
+            best = (margin, c, recall, false_alarm)
+    margin, c, recall, false_alarm = best
+    return {
+        "detector": margin > 0,
+        "detector_class": c,
+        "detector_recall": recall,
+        "detector_false_alarm": false_alarm,
+    }

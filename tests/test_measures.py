@@ -131,6 +131,26 @@ def test_matches_the_oracle_on_data_with_ties_and_zeros(seed):
             np.testing.assert_array_equal(mine, theirs, err_msg=column)
 
 
+def test_matches_the_oracle_deep_in_the_ranking():
+    """Few large classes: recall at .95 precision and the best threshold lie deep in the
+    ranking, beyond the first ranks the kernel keeps, or in the last run (the zeros)."""
+    rng = np.random.default_rng(14)
+    x, labels = relu_like(rng, n_images=1500, n_units=9, n_classes=3, decimals=2)
+    x[:, 3] = np.where(labels == 1, rng.uniform(0.5, 1, labels.size), 0)  # all of class 1
+    x[:, 4] = np.where(labels == 1, np.where(rng.random(labels.size) < 0.97, 1.0, 0), 0.0)
+    x[rng.random(labels.size) < 0.04, 4] = 1.0  # precision about .95 down to its last rank
+    x[:, 5] = np.where(labels == 0, 0.0, 0.3)  # the best threshold is the lowest value
+    x[:, 6] = np.round(x[:, 6] - 1.5, 1)  # negative, nearly every image at the lowest value
+    table = unit_measures(x, labels)
+    for u in range(x.shape[1]):
+        expected = oracle_row(x[:, u].astype(np.float64), labels)
+        for column in COLUMNS:
+            assert table[column].iloc[u] == pytest.approx(expected[column], nan_ok=True), (
+                u,
+                column,
+            )
+
+
 def test_negative_activations_match_the_oracle():
     x, labels = relu_like(np.random.default_rng(10), n_units=8)
     x = np.round(x - 0.6, 1).astype(np.float32)  # fc8-like: negative values, ties at -0.0

@@ -4,6 +4,7 @@ measures engine, network entries, the coarse task, and the small VGG / GoogLeNet
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -450,3 +451,422 @@ def test_imagenet_entry_for_vgg16_conv5_3(tmp_path, monkeypatch):
     )
     assert result.table["unit (from 1)"].tolist() == entry["units"]
     assert result.table["iou"].tolist() == [0.15, 0.15, 0.08, 0.07, 0.06, 0.04, 0.04]
+
+
+# --- the page: parameters, the run, and what the page shows and says ---------------------
+
+
+def test_settings_check_the_data_source_and_keep_the_classes_as_a_tuple():
+    from compendium.chapters.other_cnns import ChapterParameterError, Settings
+
+    settings = Settings.from_parameters(
+        data="imagenet", super_category="bus", super_category_classes=["n1", "n2"]
+    )
+    assert settings.super_category_classes == ("n1", "n2") and not settings.fashion
+    assert Settings.from_parameters(data="fashion-mnist", super_category="footwear").fashion
+    with pytest.raises(ChapterParameterError, match="data must be 'fashion-mnist' or 'imagenet'"):
+        Settings.from_parameters(data="cifar", super_category="footwear")
+
+
+def test_super_category_concepts_take_the_categories_or_the_given_classes():
+    from compendium.chapters.other_cnns import ChapterParameterError, super_category_concepts
+
+    concepts = {c.name: c.classes for c in super_category_concepts("footwear")}
+    assert concepts["footwear"] == (5, 7, 9) and concepts["Bag"] == (8,) and len(concepts) == 12
+    shoes = {c.name: c.classes for c in super_category_concepts("shoes", ["Sandal", "Sneaker"])}
+    assert shoes["shoes"] == (5, 7) and "footwear" in shoes
+    with pytest.raises(ChapterParameterError, match="give its classes as super_category_classes"):
+        super_category_concepts("hats")
+
+
+def test_the_imagenet_run_needs_an_image_folder_and_the_classes():
+    from compendium.chapters.other_cnns import ChapterParameterError, Settings, run_networks
+
+    entry = [{"name": "G", "model": "googlenet", "layer": "inception4e", "units": [1]}]
+    settings = Settings.from_parameters(data="imagenet", super_category="bus")
+    with pytest.raises(ChapterParameterError, match="need image_folder"):
+        run_networks(settings, entry)
+    with pytest.raises(ChapterParameterError, match="give super_category_classes"):
+        run_networks(Settings(data="imagenet", super_category="bus", image_folder="x"), entry)
+
+
+def test_paper_table_reads_the_numbers_it_is_given():
+    from compendium.chapters import paper
+    from compendium.chapters.other_cnns import ChapterParameterError, paper_table
+
+    reported = paper.reported()
+    changed = reported.copy()
+    row = (changed["source"] == "Table A3") & (changed["unit"] == 20)
+    changed.loc[row & (changed["measure"] == "ccmas"), "value"] = 0.11
+    assert paper_table("Table A3").loc[1, "ccmas"] == 0.82
+    assert paper_table("Table A3", changed).loc[1, "ccmas"] == 0.11
+    with pytest.raises(ChapterParameterError, match="no paper table"):
+        paper_table("Table A9")
+
+
+def test_as_printed_drops_the_zero_before_the_point():
+    from compendium.chapters.paper import as_printed
+
+    assert [as_printed(v) for v in (0.58, 0.0, 0.75, -0.524, 1.5)] == [
+        ".58",
+        ".00",
+        ".75",
+        "-.52",
+        "1.50",
+    ]
+    assert as_printed(0.0812, 3) == ".081"
+
+
+FASHION_NAMES = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+]
+
+
+def page_recording(path, n_per_class=20, n_units=6, seed=0):
+    """A recording of one conv layer in which units 2 and 4 prefer footwear (5, 7, 9)."""
+    from compendium.activations.writer import ActivationWriter, LayerSpec
+
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(10), n_per_class)
+    x = np.maximum(rng.normal(size=(labels.size, n_units)), 0).astype(np.float32)
+    footwear = np.isin(labels, [5, 7, 9])
+    x[footwear, 2] += 2.0
+    x[footwear, 4] += 0.5
+    with ActivationWriter(
+        path,
+        [LayerSpec("conv5", n_units, kind="conv")],
+        FASHION_NAMES,
+        {"model": "generated", "dataset": "generated"},
+    ) as w:
+        w.append({"conv5": {"max": x, "mean": x / 2}}, labels, np.arange(labels.size))
+        w.finish()
+    return path
+
+
+def page_dissection(n_units=6, detectors=((2, 0.2), (4, 0.1)), bag=(0, 0.3)):
+    """A dissection of `n_units` units for the ten classes and the two super-categories:
+    `detectors` (unit, IoU) are footwear's, `bag` a Bag detector; the rest pass nothing."""
+    from compendium.methods.dissect import Dissection
+
+    concepts = [*FASHION_NAMES, "footwear", "upper body"]
+    iou = np.full((n_units, len(concepts)), 0.01)
+    for unit, value in detectors:
+        iou[unit, concepts.index("footwear")] = value
+    iou[bag[0], concepts.index("Bag")] = bag[1]
+    return Dissection(
+        layer="conv5",
+        concepts=concepts,
+        thresholds=np.linspace(0.1, 0.6, n_units),
+        iou=iou,
+        n_images=200,
+        map_shape=(7, 7),
+        mask_shape=(28, 28),
+        quantile=0.05,
+        iou_threshold=0.04,
+        seconds={"threshold pass": 1.5, "IoU pass": 2.25},
+        buffer_bytes=3 * 2**20,
+        active_fraction=0.0123,
+    )
+
+
+def page_run(
+    tmp_path, *, data="fashion-mnist", nominated=((2, 0.2), (4, 0.1)), paper=None, **settings
+):
+    """A `ChapterRun` of one network made of `page_recording` and `page_dissection`."""
+    from compendium.chapters.other_cnns import ChapterRun, NetResult, Settings, detector_table
+    from compendium.methods.dissect import nominate
+
+    path = page_recording(tmp_path / "net.h5")
+    dissection = page_dissection(detectors=nominated)
+    units = nominate(dissection, "footwear")
+    table = detector_table("Net", "conv5", units, path, (5, 7, 9), top=20)
+    options = {"super_category": "footwear", "top_n": 20, "quantile": 0.05, **settings}
+    if data == "imagenet":
+        table.insert(3, "unit (from 1)", table["unit"] + 1)
+    result = NetResult(
+        "Net",
+        "conv5",
+        units,
+        table,
+        path,
+        (5, 7, 9),
+        list(FASHION_NAMES),
+        dissection if data == "fashion-mnist" else None,
+        {"arch": "generated", "paper": paper},
+    )
+    return ChapterRun(Settings(data=data, **options), [result])
+
+
+def markdown_texts(outputs):
+    return [o.data for o in outputs if type(o).__name__ == "Markdown"]
+
+
+def test_networks_section_names_the_classes_and_tabulates_each_network(tmp_path):
+    from compendium.chapters import dissection_page as pg
+
+    run = page_run(tmp_path)
+    assert pg.describe_super_category(run) == (
+        "The super-category **footwear** is made of the classes Sandal, Sneaker, Ankle boot. "
+        "The networks of this run:"
+    )
+    run.results[0].group = (5, 9)
+    assert "classes Sandal, Ankle boot." in pg.describe_super_category(run)
+    text, table = pg.networks_outputs(run)
+    assert list(table.columns) == ["Net"] and table.loc["arch", "Net"] == "generated"
+
+
+def test_quantile_check_counts_the_detectors_and_the_words_follow_them(tmp_path):
+    from compendium.chapters import dissection_page as pg
+    from compendium.chapters.other_cnns import Settings
+
+    run = page_run(tmp_path)
+    settings = run.settings
+    ceilings = pd.DataFrame(
+        {
+            "share of all pixels": [0.3, 0.1],
+            **{c: [0.04, 0.4] for c in pg.ceiling_columns(settings)},
+        },
+        index=pd.Index(["footwear", "Bag"], name="concept"),
+    )
+    check = pg.summarise_quantile_check(run.results[0], page_dissection(), ceilings, settings)
+    assert check.detector_counts.to_dict() == {"footwear": 2, "Bag": 1} and check.n_detectors == 3
+    assert (check.best_iou, check.ceiling, check.n_units) == (0.2, 0.04, 6)
+    text = pg.describe_quantile_check(check, settings)
+    assert text.startswith(
+        "With the published quantile (0.005), Net's `conv5` has 3 detectors of 6 units: "
+        "2 footwear, 1 Bag. **2** of them are footwear detectors; the best footwear IoU of any "
+        "unit is 0.200, against a ceiling of 0.040. After enlarging the maps, 1.23% of all"
+    )
+    assert text.endswith(
+        "uses the quantile 0.05, under which a unit's masks can cover as much as the super-category's."
+    )
+    fewer = pg.summarise_quantile_check(
+        run.results[0], page_dissection(detectors=((3, 0.5),), bag=(0, 0.0)), ceilings, settings
+    )
+    other = pg.describe_quantile_check(fewer, settings)
+    assert "has 1 detectors of 6 units: 1 footwear. **1** of them" in other
+    assert "IoU of any unit is 0.500" in other
+    none = pg.summarise_quantile_check(
+        run.results[0], page_dissection(detectors=(), bag=(0, 0.0)), ceilings, settings
+    )
+    assert "0 detectors of 6 units: none. **0** of them" in pg.describe_quantile_check(
+        none, settings
+    )
+    published = Settings(data="fashion-mnist", super_category="footwear", quantile=0.005)
+    assert pg.describe_quantile_check(check, published).endswith(
+        "quantile 0.005 (the published value)."
+    )
+    assert "needs concept masks" in pg.describe_quantile_check(None, settings)
+
+
+def test_the_quantile_section_of_the_imagenet_data_is_one_sentence(tmp_path):
+    from compendium.chapters import dissection_page as pg
+
+    run = page_run(tmp_path, data="imagenet")
+    assert pg.quantile_check(run) is None
+    [text] = pg.quantile_outputs(run)
+    assert "ImageNet does not have" in text.data
+
+
+def test_label_overview_and_timing_of_each_dissection(tmp_path):
+    from compendium.chapters import dissection_page as pg
+
+    run = page_run(tmp_path)
+    overview = pg.label_overview(run.results)
+    assert overview.index.name == "best concept"
+    assert overview.loc["footwear", ("Net", "units")] == 2
+    assert overview.loc["footwear", ("Net", "detectors")] == 2
+    assert overview.loc["Bag", ("Net", "detectors")] == 1
+    assert overview[("Net", "units")].sum() == 6
+    timing = pg.dissection_timing(run.results)
+    assert timing.loc["Net"].tolist() == ["conv5", 6, "7x7", 1.5, 2.25, 3.0]
+
+
+def test_nominated_units_are_listed_from_0_here_and_from_1_for_the_paper(tmp_path):
+    from compendium.chapters import dissection_page as pg
+
+    run = page_run(tmp_path)
+    result = run.results[0]
+    assert pg.describe_nominated(result, "footwear", from_one=False) == (
+        "**Net**, `conv5`: 2 units nominated as footwear detectors: 2 (0.2), 4 (0.1)"
+    )
+    assert pg.describe_nominated(result, "bus", from_one=True) == (
+        "**Net**, `conv5`: 2 units nominated as bus detectors (numbered from 1): 3 (0.2), 5 (0.1)"
+    )
+    empty = page_run(tmp_path / "empty", nominated=()).results[0]
+    assert pg.describe_nominated(empty, "footwear", from_one=False).endswith(
+        "0 units nominated as footwear detectors."
+    )
+    shown = pg.nominated_outputs(run)
+    assert len(shown) == 4 and markdown_texts(shown)[0] == pg.TIMING_NOTE
+    assert len(pg.nominated_outputs(page_run(tmp_path / "in", data="imagenet"))) == 1
+
+
+def test_detector_tables_split_into_the_papers_columns_and_the_signal_detection_ones(tmp_path):
+    from compendium.chapters import dissection_page as pg
+
+    run = page_run(tmp_path)
+    first, second = pg.detector_table(run.results[0], run.settings)
+    assert list(first.index) == [2, 4] and "IoU" in first.columns and "label" not in first
+    assert list(second.columns)[0] == "recall at P = 1" and "false-alarm prop." in second
+    by_iou = page_run(tmp_path / "iou", nominate_rule="iou")
+    assert "label" in pg.detector_table(by_iou.results[0], by_iou.settings)[0]
+    heading, *tables = pg.detector_table_outputs(run)
+    assert heading.data == "**Net**, layer `conv5`" and len(tables) == 2
+    empty = page_run(tmp_path / "empty", nominated=())
+    assert markdown_texts(pg.detector_table_outputs(empty)) == [
+        "**Net**, layer `conv5`",
+        "No unit of this layer is nominated as a footwear detector.",
+    ]
+
+
+def test_paper_table_outputs_head_each_of_the_papers_tables():
+    from compendium.chapters import dissection_page as pg
+
+    shown = pg.paper_table_outputs()
+    assert markdown_texts(shown) == [
+        "**Table A3**: VGG-16 (Places-365), `conv5_3`",
+        "**Table A4**: GoogLeNet (Places-365), `inception4e`",
+        "**Table A5**: GoogLeNet (ImageNet), `inception4e`",
+    ]
+    assert shown[1].index.name == "unit" and shown[1].index[1] == 20
+    assert "network" not in shown[1].columns
+
+
+def test_fig6_panel_draws_the_top_iou_unit_and_says_what_its_threshold_catches(tmp_path):
+    from compendium.chapters import dissection_page as pg
+
+    run = page_run(tmp_path)
+    result = run.results[0]
+    panel = pg.fig6_panel(result, run.settings)
+    assert panel.unit == 2 and panel.label == "conv5.2" and panel.sample.size == 200
+    assert panel.class_names == FASHION_NAMES
+    title = pg.fig6_title(panel, 20)
+    assert title[0] == "Net, conv5.2" and title[1].startswith("IoU 0.200, precision ")
+    few = pg.fig6_panel(result, page_run(tmp_path / "few", max_points=80).settings)
+    assert few.sample.size == 80 and pg.fig6_title(few, 20)[1].endswith(", 80 of 200 images")
+    chart = pg.fig6_chart(panel, run.settings).to_dict()
+    assert chart["title"]["text"] == title
+    row = {"mean_A": 2.5, "mean_notA": 0.75, "mi_recall": 0.934, "mi_false_alarm": 0.2}
+    assert pg.describe_fig6_panel(row, "footwear") == (
+        "Mean activation 2.50 for footwear and 0.75 for the rest; at the threshold of maximum "
+        "informedness the unit finds 93% of the footwear images, and 20% of the images above "
+        "that threshold are not footwear."
+    )
+    changed = pg.describe_fig6_panel({**row, "mi_recall": 0.5, "mean_A": 9.0}, "bus")
+    assert "Mean activation 9.00 for bus" in changed and "finds 50% of the bus images" in changed
+    chart_, text = pg.fig6_outputs(run)
+    assert text.data == pg.describe_fig6_panel(panel.row, "footwear")
+    empty = page_run(tmp_path / "empty", nominated=())
+    assert pg.fig6_panel(empty.results[0], empty.settings) is None
+    assert markdown_texts(pg.fig6_outputs(empty)) == ["**Net**: no nominated unit to plot."]
+
+
+def test_summary_sets_this_runs_networks_beside_the_papers_tables(tmp_path):
+    from compendium.chapters import dissection_page as pg
+
+    run = page_run(tmp_path)
+    assert list(pg.summary_tables(run.results)) == ["Net", "A3 (paper)", "A4 (paper)", "A5 (paper)"]
+    [summary] = pg.summary_outputs(run)
+    assert list(summary.columns) == ["Net", "A3 (paper)", "A4 (paper)", "A5 (paper)"]
+    assert summary.loc["nominated units", "A4 (paper)"] == "17"
+    assert summary.loc["max informedness (max)", "A3 (paper)"] == "–"
+    imagenet = page_run(tmp_path / "in", data="imagenet", paper="Table A5")
+    shown = pg.summary_outputs(imagenet)
+    assert markdown_texts(shown) == ["**Net** beside Table A5, unit by unit:"]
+    assert set(shown[-1]["unit (from 1)"]) == {3, 5}
+
+
+def test_paper_detectors_come_from_the_papers_tables():
+    from compendium.chapters import dissection_page as pg
+    from compendium.chapters import paper
+
+    reported = paper.reported()
+    theirs = pg.paper_detectors(reported)
+    assert (theirs.criterion, theirs.precision_max, theirs.n_at_criterion) == (0.75, 0.58, 0)
+    assert (theirs.ccmas_min, theirs.ccmas_max) == (0.34, 0.82)
+    assert theirs.pct_a == (93.7, 100.0) and theirs.pct_not_a == (22.3, 97.3)
+    assert (theirs.disagreeing_network, theirs.disagreeing_unit) == ("GoogLeNet", 494)
+    assert (theirs.disagreeing_iou, theirs.disagreeing_precision) == (0.11, 0.0)
+    changed = reported.copy()
+    unit_494 = (changed["source"] == "Table A5") & (changed["unit"] == 494)
+    changed.loc[unit_494 & (changed["measure"] == "precision_100"), "value"] = 0.9
+    other = pg.paper_detectors(changed)
+    assert (other.precision_max, other.n_at_criterion) == (0.9, 1)
+    assert (other.disagreeing_unit, other.disagreeing_iou) == (384, 0.10)
+
+
+def test_describe_detectors_states_this_runs_ranges_beside_the_papers(tmp_path):
+    from dataclasses import replace
+
+    from compendium.chapters import dissection_page as pg
+    from compendium.chapters import paper
+
+    run = page_run(tmp_path)
+    units = pg.nominated_units(run.results)
+    assert len(units) == 2 and pg.nominated_units([]).empty
+    theirs = pg.paper_detectors(paper.reported())
+    text = pg.describe_detectors(
+        units, n_networks=1, super_category="footwear", top_n=20, theirs=theirs
+    )
+    first, second, third = text.split("\n\n")
+    prec = units["precision_20"]
+    assert first.startswith(
+        "**What this run shows.** Across the 1 networks, Network Dissection nominated 2 "
+        "footwear units. Their precision (the share of footwear among each unit's 20 most "
+        f"active images) ranges from {prec.min():.2f} to {prec.max():.2f}, and "
+        f"{int((prec >= 0.75).sum())} of them reach the 0.75 that Zhou et al. (2015) asked of "
+        "a detector (the paper: at most .58, none at .75)."
+    )
+    assert first.endswith("(the paper: 93.7-100% of bus images, 22.3-97.3% of the others).")
+    worst = units.loc[prec.idxmin()]
+    assert second.startswith(f"The two methods can disagree outright: Net's unit {worst['unit']}")
+    assert "as the paper's GoogLeNet unit 494 (IoU .11, precision .00) did." in second
+    assert f"recall at perfect precision is at most {units['recall_p100'].max():.2f}" in third
+    other = replace(
+        theirs, precision_max=0.81, n_at_criterion=3, pct_not_a=(20.0, 97.0), disagreeing_unit=7
+    )
+    changed = pg.describe_detectors(
+        units.assign(ccmas=[0.5, 0.25]), n_networks=3, super_category="bus", top_n=20, theirs=other
+    )
+    assert "Across the 3 networks" in changed and "2 bus units" in changed
+    assert "(the paper: at most .81, 3 at .75)" in changed
+    assert "CCMAS ranges from 0.25 to 0.50" in changed and "20-97% of the others" in changed
+    assert "GoogLeNet unit 7 (IoU" in changed
+    assert "nothing to compare" in pg.describe_detectors(
+        pd.DataFrame(), n_networks=1, super_category="footwear", top_n=20, theirs=theirs
+    )
+    [shown] = pg.detectors_outputs(run, paper.reported())
+    assert shown.data == text
+
+
+def test_base_rate_beside_the_papers_buses(tmp_path):
+    from compendium.chapters import dissection_page as pg
+    from compendium.chapters import paper
+
+    reported = paper.reported()
+    run = page_run(tmp_path)
+    assert pg.base_rate(run) == (0.3, 200)
+    assert pg.describe_base_rate(0.3, 10_000, "footwear", reported) == (
+        "In this run 30.0% of the 10,000 measured images belong to footwear (the paper: 300 of "
+        "100,000 images, 0.3%, were buses)."
+    )
+    changed = reported.copy()
+    changed.loc[changed["measure"] == "n_images_A", "value"] = 600
+    assert "(the paper: 600 of 100,000 images, 0.6%, were buses)" in pg.describe_base_rate(
+        0.125, 80, "shoes", changed
+    )
+    assert "12.5% of the 80 measured images belong to shoes" in pg.describe_base_rate(
+        0.125, 80, "shoes", changed
+    )
+    [shown] = pg.base_rate_outputs(run, reported)
+    assert shown.data.startswith("In this run 30.0% of the 200 measured images")

@@ -582,6 +582,56 @@ def run_dissect(args: argparse.Namespace) -> None:
     )
 
 
+# --- experiment ------------------------------------------------------------------------------
+
+
+def add_experiment(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "experiment",
+        help="write the behavioural experiment (lists, panels, jsPsych) for a class",
+        description="Deal the profile's chapter-3 panels into N counterbalanced lists and "
+        "write a folder that runs the experiment in a browser, offline: index.html?list=K, "
+        "the panels, lists.csv and jsPsych (fetched once with npm into data/cache/npm). "
+        "Each participant's answers download as a CSV that chapter 3 reads (its "
+        "`responses` parameter).",
+    )
+    p.add_argument("--profile", default="default", help="profile (notebooks/params/NAME.yml)")
+    p.add_argument(
+        "--lists",
+        type=list_count,
+        metavar="N",
+        help="counterbalanced lists (default: the profile's n_lists for chapter 3)",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="folder to write (new, empty, or one this command wrote before, which it replaces)",
+    )
+    p.add_argument("--device", help="torch device for the AM images (default: cuda if present)")
+    p.set_defaults(func=run_experiment)
+
+
+def list_count(text: str) -> int:
+    """Parse a number of lists (a whole number >= 1), as argparse wants."""
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"--lists takes a whole number >= 1, e.g. 8; got {text!r}")
+    return count
+
+
+def run_experiment(args: argparse.Namespace) -> None:
+    from compendium.build.experiment_site import write_profile_experiment
+
+    out = write_profile_experiment(args.profile, args.out, args.lists, device=args.device)
+    print(
+        f"experiment written to {out}: open {out / 'index.html'}?list=0 (lists in {out / 'lists.csv'})"
+    )
+
+
 SUBCOMMANDS = [
     add_data,
     add_train,
@@ -591,6 +641,7 @@ SUBCOMMANDS = [
     add_notebooks,
     add_run,
     add_dissect,
+    add_experiment,
 ]
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ then checks that every page of the table of contents exists and every internal l
 
 from __future__ import annotations
 
+import ast
 import json
 import logging
 import shutil
@@ -31,6 +32,7 @@ import tempfile
 from collections.abc import Iterable
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import altair as alt
@@ -64,6 +66,21 @@ log = logging.getLogger(__name__)
 def notebook_sources() -> dict[str, Path]:
     """The chapters' jupytext sources, by name (file stem), in name order."""
     return {path.stem: path for path in sorted(NOTEBOOKS.glob("*.py"))}
+
+
+def chapter_parameters(profile: str, name: str) -> dict[str, Any]:
+    """The parameters chapter `name` runs with on `profile`: the defaults of its notebook's
+    ``parameters`` cell, replaced by the profile's section for it (as `execute_notebooks`
+    injects them), ``profile`` included. For a page that gathers other chapters' networks."""
+    sources = notebook_sources()
+    if name not in sources:
+        raise PipelineError(f"no notebook named {name}; the notebooks are: {', '.join(sources)}")
+    with tempfile.TemporaryDirectory(prefix="compendium-params-") as tmp:
+        given = Path(tmp) / f"{name}.ipynb"
+        nbformat.write(jupytext.read(sources[name]), given)
+        declared = papermill.inspect_notebook(str(given))
+    defaults = {key: ast.literal_eval(value["default"]) for key, value in declared.items()}
+    return {**defaults, **load_profile(profile).params.get(name, {}), "profile": profile}
 
 
 def execute_notebooks(
@@ -123,7 +140,7 @@ def build_book(profile: str, workdir: Path | None = None) -> Path:
     source = BOOK if workdir is None else _copy_book_source(Path(workdir))
     repository = publishing.repository_from_env()
     execute_notebooks(profile, out_dir=source / GENERATED)
-    html = build_html(source, repository)
+    html = build_html(source, repository, profile=profile)
     log.info("book (profile %s) written to %s", profile, html)
     return html
 
@@ -138,11 +155,15 @@ def run_steps(profile: str) -> None:
         step.run(prof)
 
 
-def build_html(source: Path = BOOK, repository: str | None = None) -> Path:
+def build_html(
+    source: Path = BOOK, repository: str | None = None, *, profile: str | None = None
+) -> Path:
     """Jupyter Book over `source`, whose ``generated/`` already holds the executed
-    notebooks; returns the checked HTML folder."""
+    notebooks; returns the checked HTML folder. With `profile`, the experiment page gets
+    that profile's lists and panels (`write_experiment`)."""
     publishing.write_citation_box(source / GENERATED, repository)
     write_vega_bundle(source / "_static")
+    write_experiment(source, profile)
     with tempfile.TemporaryDirectory(prefix="compendium-config-") as tmp:
         _run_jupyter_book(source, publishing.write_book_config(CONFIG, repository, Path(tmp)))
     html = source / BUILD / "html"
@@ -198,6 +219,20 @@ def write_vega_bundle(static_dir: Path) -> Path:
         partial.write_text(text, encoding="utf-8")
     log.info("wrote %s (%d kB)", path, len(text) // 1024)
     return path
+
+
+def write_experiment(source: Path, profile: str | None) -> Path:
+    """The experiment page's folder, ``<source>/_extra/experiment``: jsPsych (from the npm
+    cache, fetched once) and `profile`'s lists and panels. Without a profile an existing
+    folder is kept, and a missing one is written with no lists."""
+    from compendium.build import experiment_site
+
+    if profile is not None:
+        return experiment_site.write_book_experiment(source, profile)
+    folder = source / experiment_site.BOOK_EXTRA / experiment_site.FOLDER
+    if (folder / "lists.js").is_file():
+        return folder
+    return experiment_site.write_site(folder, experiment_site.no_lists(), {}, {"n_lists": 0})
 
 
 def toc_documents(toc_path: Path) -> list[str]:
@@ -389,7 +424,9 @@ def _copy_book_source(workdir: Path) -> Path:
     target = workdir / "book"
     if target.exists():
         shutil.rmtree(target)
-    shutil.copytree(BOOK, target, ignore=shutil.ignore_patterns(BUILD, GENERATED, VEGA_BUNDLE))
+    shutil.copytree(
+        BOOK, target, ignore=shutil.ignore_patterns(BUILD, GENERATED, VEGA_BUNDLE, "_extra")
+    )
     return target
 
 

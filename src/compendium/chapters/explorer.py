@@ -45,6 +45,7 @@ from compendium.chapters.alexnet import most_detector_like, unit_label
 from compendium.chapters.plots import FONT_SIZE, HIGHLIGHT_COLOUR, OTHER_COLOUR, THRESHOLD_COLOURS
 from compendium.inputs.datasets import DatasetError, load_fashion_mnist
 from compendium.measures.classes import class_measures, top_n_cut
+from compendium.measures.tables import checked_units
 from compendium.methods.behaviour import png_bytes
 from compendium.util.errors import CompendiumError
 
@@ -72,6 +73,10 @@ LEVELS = 64
 TOP_IMAGES = 6
 #: At most this many dots in the explorer's jitterplot of a unit (else one dot per k images).
 MAX_POINTS = 10_000
+#: Most classes for which the explorer computes each class's own best threshold.
+MAX_CLASSES = 50
+#: Most classes the explorer's jitterplot gives a row each (beyond: the chosen one and the rest).
+MAX_ROWS = 20
 #: Steps of the one-unit threshold slider (before the marked thresholds are added).
 MAX_STEPS = 200
 #: The page-weight limit of the explorer (bytes), and a margin left for the rest of the page.
@@ -216,9 +221,9 @@ def _measure_list(top_n: int, large: int) -> list[tuple[str, str, str, str | Non
         ("recall_p100", "recall at 100% precision", ".3f", None),
         ("recall_p95", "recall at 95% precision", ".3f", None),
         ("max_informedness", "max informedness", ".3f", "mi_class"),
-        ("mi_threshold", "   at threshold", ".4~g", None),
-        ("mi_false_alarm", "   false alarms FP/(TP+FP) there", ".3f", None),
-        ("mi_fpr", "   FP/N_notA there", ".3f", None),
+        ("mi_threshold", "threshold of max informedness", ".4~g", None),
+        ("mi_false_alarm", "false alarms FP/(TP+FP) at it", ".3f", None),
+        ("mi_fpr", "FP/N_notA at it", ".3f", None),
         (f"n_classes_top{large}", f"classes among the top {large}", "d", None),
     ]
 
@@ -240,6 +245,7 @@ class ExplorerData:
     top_n: int
     large: int
     dead_units: int
+    every_class_best: bool = True
     shortcuts: dict[int, tuple[str, int]] = field(default_factory=dict)
 
     @property
@@ -294,29 +300,39 @@ def explorer_data(
     top_n: Sequence[int] = (60, 100),
     images: np.ndarray | None = None,
     max_points: int = MAX_POINTS,
-    block_units: int = 256,
+    max_classes: int = MAX_CLASSES,
+    memory_bytes: int = 2**29,
 ) -> ExplorerData:
     """Everything the explorer page holds about the units of `selection` (layer -> unit
     range, as `compendium.measures.tables.unit_selection` gives) of the activation file at
     `path`, with their rows of the measures `table` (`measure_selection` of the same file
     and selection, with ``top=top_n``). `images`, when given, are the data set's pictures
-    in the order of the file's ``image_index`` (see `dataset_images`)."""
-    small, large = int(top_n[0]), int(max(top_n))
-    if top_images < 1 or max_points < 1:
-        raise ExplorerError("top_images and max_points must be positive whole numbers")
-    rows = []
+    in the order of the file's ``image_index`` (see `dataset_images`).
+
+    Each class's own best threshold is computed for up to `max_classes` classes (one
+    ranking of every unit per class); with more, only the class of each unit's maximum
+    informedness has one. The file is read `memory_bytes` at a time."""
+    if levels < 1 or top_images < 1 or max_points < 1:
+        raise ExplorerError("levels, top_images and max_points must be positive whole numbers")
+    plan = _Plan(levels, top_images, int(top_n[0]), int(max(top_n)))
+    keyed = table.set_index(["layer", "unit"])
+    rows, layer_units = [], {}
     with open_activations(path) as source:
         labels, names = source.labels, [n.split(",")[0] for n in source.class_names]
         image_index = np.asarray(source.image_index)
-        layer_units = {}
+        exact = len(names) <= max_classes
+        block_units = max(1, memory_bytes // (16 * max(1, labels.size)))
         for layer, units in selection.items():
             acts = source.activations(layer)
-            start, stop = units.start or 0, units.stop or acts.shape[1]
-            layer_units[layer] = stop - start
-            for lo in range(start, stop, block_units):
-                block = np.asarray(acts[:, lo : min(lo + block_units, stop)], dtype=np.float32)
-                rows += _block_rows(block, labels, len(names), layer, lo, levels, top_images, small)
-    units = _with_measures(pd.DataFrame(rows), table, small, large)
+            units = checked_units(units, int(acts.shape[1]), layer)
+            layer_units[layer] = units.stop - units.start
+            for first in range(units.start, units.stop, block_units):
+                block = np.asarray(acts[:, first : min(first + block_units, units.stop)])
+                block = block.astype(np.float32, copy=False)
+                measured = _unit_measures(keyed, layer, first, block.shape[1])
+                best = _best_thresholds(block, labels, len(names), measured, exact)
+                rows += _block_rows(block, labels, len(names), layer, first, best, plan)
+    units = _with_measures(pd.DataFrame(rows), keyed, plan)
     shown = sorted({int(i) for top in units["top"] for i in top})
     return ExplorerData(
         units=units,
@@ -327,11 +343,50 @@ def explorer_data(
         n_images=int(labels.size),
         per_dot=max(1, int(np.ceil(labels.size / max_points))),
         top_images=top_images,
-        top_n=small,
-        large=large,
+        top_n=plan.top_n,
+        large=plan.large,
         dead_units=int((units["hi"] <= units["lo"]).sum()),
-        shortcuts=_shortcuts(units, small),
+        every_class_best=exact,
+        shortcuts=_shortcuts(units, plan.top_n),
     )
+
+
+@dataclass(frozen=True)
+class _Plan:
+    levels: int
+    top_images: int
+    top_n: int
+    large: int
+
+
+def _unit_measures(keyed: pd.DataFrame, layer: str, first: int, count: int) -> pd.DataFrame:
+    """The measures of units first..first+count-1 of `layer` (`keyed` by layer and unit);
+    an error that says what to do if the table lacks any."""
+    wanted = [(layer, first + j) for j in range(count)]
+    missing = [key for key in wanted if key not in keyed.index]
+    if missing:
+        raise ExplorerError(
+            f"the measures table lacks {len(missing)} of the chosen units, e.g. "
+            f"{unit_label(*missing[0])}: measure the same layers and units of the same file "
+            "(tables.measure_selection)"
+        )
+    return keyed.loc[wanted]
+
+
+def _best_thresholds(
+    block: np.ndarray, labels: np.ndarray, n_classes: int, measured: pd.DataFrame, exact: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each unit's best threshold and informedness per class (`class_best_thresholds`), or,
+    unless `exact`, only for the class of its maximum informedness (from its measures)."""
+    if exact:
+        return class_best_thresholds(block, labels, n_classes)
+    best = np.full((block.shape[1], n_classes), np.nan)
+    score = np.full((block.shape[1], n_classes), np.nan)
+    units = np.arange(block.shape[1])
+    classes = measured["mi_class"].to_numpy(dtype=int)
+    best[units, classes] = measured["mi_threshold"].to_numpy(dtype=float)
+    score[units, classes] = measured["max_informedness"].to_numpy(dtype=float)
+    return best, score
 
 
 def _block_rows(
@@ -340,18 +395,16 @@ def _block_rows(
     n_classes: int,
     layer: str,
     first: int,
-    levels: int,
-    top_images: int,
-    top_n: int,
+    best: tuple[np.ndarray, np.ndarray],
+    plan: _Plan,
 ) -> list[dict[str, Any]]:
     """The explorer's rows for a block of units (columns) of one layer."""
-    best, score = class_best_thresholds(block, labels, n_classes)
-    order = np.argsort(-block, axis=0, kind="stable")[:top_images]
+    order = np.argsort(-block, axis=0, kind="stable")[: plan.top_images]
     rows = []
     for j in range(block.shape[1]):
         x = block[:, j]
         lo, hi = min(0.0, float(x.min())), float(x.max())
-        counts = level_counts(x, labels, n_classes, uniform_thresholds(lo, hi, levels))
+        counts = level_counts(x, labels, n_classes, uniform_thresholds(lo, hi, plan.levels))
         rows.append(
             {
                 "name": unit_label(layer, first + j),
@@ -362,40 +415,25 @@ def _block_rows(
                 "h": encode_counts(counts),
                 "top": [int(i) for i in order[:, j]],
                 "tv": [_sig(x[i], 4) for i in order[:, j]],
-                "bt": [_sig(v, 6) for v in best[j]],
-                "bj": [_sig(v, 3) for v in score[j]],
-                "cut": _sig(top_n_cut(x, min(top_n, x.size)), 6),
+                "bt": [_sig(v, 6) for v in best[0][j]],
+                "bj": [_sig(v, 3) for v in best[1][j]],
+                "cut": _sig(top_n_cut(x, min(plan.top_n, x.size)), 6),
             }
         )
     return rows
 
 
-def _with_measures(
-    units: pd.DataFrame, table: pd.DataFrame, small: int, large: int
-) -> pd.DataFrame:
+def _with_measures(units: pd.DataFrame, keyed: pd.DataFrame, plan: _Plan) -> pd.DataFrame:
     """The rows with each unit's measures (``m``, rounded) and their classes (``mc``)."""
-    keyed = table.set_index(["layer", "unit"])
-    missing = [
-        name
-        for name, key in zip(
-            units["name"], zip(units["layer"], units["unit"], strict=True), strict=True
-        )
-        if key not in keyed.index
-    ]
-    if missing:
-        raise ExplorerError(
-            f"the measures table lacks {len(missing)} of the units, e.g. {missing[0]}: measure "
-            "the same layers and units of the same file (tables.measure_selection)"
-        )
-    measures = _measure_list(small, large)
+    measures = _measure_list(plan.top_n, plan.large)
     rows = keyed.loc[list(zip(units["layer"], units["unit"], strict=True))]
     units = units.assign(
         m=[[_measure_value(row[c]) for c, *_ in measures] for _, row in rows.iterrows()],
         mc=[
-            [int(row[k]) if k and pd.notna(row[k]) else None for *_, k in measures if k]
+            [int(row[k]) if pd.notna(row[k]) else None for *_, k in measures if k]
             for _, row in rows.iterrows()
         ],
-        pc=rows[f"precision_{small}_class"].astype(int).to_numpy(),
+        pc=rows[f"precision_{plan.top_n}_class"].astype(int).to_numpy(),
     )
     units.insert(0, "id", np.arange(len(units)))
     return units
@@ -457,34 +495,41 @@ def describe_explorer(data: ExplorerData) -> str:
     """How the page's points were chosen and its thresholds quantised, and what that does
     to its numbers, in words written from `data`."""
     layers = ", ".join(f"{n:,} of {layer}" for layer, n in data.layer_units.items())
-    step = f"1/{data.levels}"
+    start = "0" if (data.units["lo"] >= 0).all() else "0 (or its lowest activation, if lower)"
     dots = (
         "every image is one dot"
         if data.per_dot == 1
-        else f"each dot stands for up to {data.per_dot} images of its class and band"
+        else f"each dot stands for up to {data.per_dot} images of its row and band"
     )
-    dead = (
-        f" {data.dead_units:,} units never respond (their largest activation is 0); their "
-        "thresholds all coincide."
-        if data.dead_units
-        else ""
+    notes = (
+        ""
+        if data.every_class_best
+        else f" With {len(data.class_names):,} classes, only the class of each unit's maximum "
+        "informedness has its best threshold on the page."
     )
+    if data.dead_units:
+        one = data.dead_units == 1
+        notes += (
+            f" {data.dead_units:,} {'unit never responds' if one else 'units never respond'}"
+            f" (the largest activation is the lowest), so all {'its' if one else 'their'} "
+            "thresholds coincide."
+        )
     return (
         f"The explorer holds all {data.n_units:,} units ({layers}) and all {data.n_images:,} "
         f"images of {len(data.class_names)} classes. For each unit it keeps the number of "
-        f"images of each class at or above each of {data.levels + 1} thresholds spaced "
-        f"{step} of the unit's largest activation apart, from 0 to that largest activation. "
-        "Hit rate, false alarms, precision and informedness are counted from those numbers "
-        "over every image, so they are exactly the package's values at the slider's "
-        f"threshold; quantising only limits the slider to those {data.levels + 1} "
-        "thresholds, so it comes near, not onto, a unit's max-informedness threshold and "
+        f"images of each class at or above each of {data.levels + 1} thresholds, evenly "
+        f"spaced from {start} to the unit's largest activation, 1/{data.levels} of that "
+        "range apart. Hit rate, false alarms, precision and informedness are counted from "
+        "those numbers over every image, so they are exactly the package's values at the "
+        f"slider's threshold; the quantising only limits the slider to those {data.levels + 1} "
+        "thresholds, so it comes near, not onto, a unit's best threshold and its "
         f"top-{data.top_n} cut, which are drawn at their exact values. In the jitterplot "
-        f"{dots}, drawn at the middle of its band between two thresholds, so a dot can sit "
-        f"up to {1 / (2 * data.levels):.1%} of the unit's largest activation away from its "
-        "image's activation, and the dots to the right of the slider's rule are exactly "
-        f"the images counted. The top images are each unit's {data.top_images} most "
-        "active (ties by image number); the measures are the package's, rounded to 3 "
-        f"decimals.{dead}"
+        f"{dots}, drawn at the middle of its band between two neighbouring thresholds, so a "
+        f"dot sits up to {1 / (2 * data.levels):.1%} of the unit's range away from its "
+        "image's activation, and the dots right of the slider's rule are exactly the "
+        f"images counted. The top images are each unit's {data.top_images} most active "
+        "(ties go to the lower image number); the measures are the package's, rounded to "
+        f"3 decimals.{notes}"
     )
 
 
@@ -526,14 +571,18 @@ class _Controls:
         return f"(class_pick >= 0 ? class_pick : {self.own_class})"
 
 
-def _on_unit(chart: Any, controls: _Controls) -> Any:
-    """`chart` reduced to the chosen unit's row, with the chosen class ``cls``, the slider's
-    threshold ``t`` and the class's best threshold ``bt`` (and informedness ``bj``)."""
+def _on_unit(chart: Any, controls: _Controls, threshold: bool = True) -> Any:
+    """`chart` reduced to the chosen unit's row, with the chosen class ``cls``, the class's
+    best threshold ``best`` and informedness there ``best_j`` and, if `threshold`, the
+    slider's threshold ``t`` (left out where nothing depends on it, so that moving the
+    slider does not redraw the points).
+
+    The unit's own fields are never overwritten: the views share its row."""
     if controls.unit_filter:
         chart = chart.transform_filter(controls.unit_filter)
-    return chart.transform_calculate(cls=controls.cls, t=controls.threshold).transform_calculate(
-        bt="datum.bt[datum.cls]", bj="datum.bj[datum.cls]"
-    )
+    chart = chart.transform_calculate(cls=controls.cls)
+    chart = chart.transform_calculate(best="datum.bt[datum.cls]", best_j="datum.bj[datum.cls]")
+    return chart.transform_calculate(t=controls.threshold) if threshold else chart
 
 
 def _cells(chart: Any, controls: _Controls) -> Any:
@@ -559,7 +608,9 @@ def _text_lines(lines: Sequence[tuple[str, str]], width: int) -> alt.LayerChart:
         .encode(x=alt.value(0), y=alt.value(20 * i), text=f"{name}:N")
         for i, (name, colour) in enumerate(lines)
     ]
-    return alt.layer(*marks).properties(width=width, height=20 * len(lines))
+    return alt.layer(*marks).properties(
+        width=width, height=20 * len(lines), view=alt.ViewBackground(stroke=None)
+    )
 
 
 def _readout(controls: _Controls, top_n: int) -> alt.LayerChart:
@@ -578,7 +629,7 @@ def _readout(controls: _Controls, top_n: int) -> alt.LayerChart:
             fp="sum(fp)",
             na="sum(na)",
             nall="sum(n)",
-            groupby=["cls", "t", "bt", "bj", "cut"],
+            groupby=["cls", "t", "best", "best_j", "cut"],
         )
         .transform_calculate(**{f"line{i}": expr for i, (expr, _) in enumerate(lines)})
         .properties(title=_panel_title("At the slider's threshold, for the chosen class"))
@@ -589,12 +640,13 @@ def _readout_lines(controls: _Controls, top_n: int) -> list[tuple[str, str]]:
     """The readout's lines: (Vega expression of the text, colour)."""
     name = "class_names[datum.cls]"
     rest, detected = "(datum.nall - datum.na)", "(datum.tp + datum.fp)"
+    none = "none (no image is at or above t)"
     plain = "#222222"
 
-    def share(numerator: str, denominator: str) -> str:
+    def share(numerator: str, denominator: str, empty: str = "undefined") -> str:
         return (
             f"{numerator} + '/' + {denominator} + ' = ' + ({denominator} > 0 ? "
-            f"format({numerator} / {denominator}, '.4f') : 'none (nothing detected)')"
+            f"format({numerator} / {denominator}, '.4f') : '{empty}')"
         )
 
     return [
@@ -604,18 +656,18 @@ def _readout_lines(controls: _Controls, top_n: int) -> list[tuple[str, str]]:
             SLIDER_COLOUR,
         ),
         (f"'hit rate TP/N_A = ' + {share('datum.tp', 'datum.na')}", plain),
-        (f"'false alarms FP/(TP+FP) = ' + {share('datum.fp', detected)}", plain),
+        (f"'false alarms FP/(TP+FP) = ' + {share('datum.fp', detected, none)}", plain),
         (f"'false-positive rate FP/N_notA = ' + {share('datum.fp', rest)}", plain),
-        (f"'precision TP/(TP+FP) = ' + {share('datum.tp', detected)}", plain),
+        (f"'precision TP/(TP+FP) = ' + {share('datum.tp', detected, none)}", plain),
         (
-            "'informedness TP/N_A - FP/N_notA = ' + "
-            f"format(datum.tp / datum.na - datum.fp / {rest}, '.4f')",
+            f"'informedness TP/N_A - FP/N_notA = ' + (datum.na > 0 && {rest} > 0 ? "
+            f"format(datum.tp / datum.na - datum.fp / {rest}, '.4f') : 'undefined')",
             plain,
         ),
         (
-            f"'best threshold for ' + {name} + ': ' + (isValid(datum.bt) ? "
-            "format(datum.bt, '.5~g') + ' (informedness ' + format(datum.bj, '.3f') + ')' "
-            ": 'none')",
+            f"'best threshold for ' + {name} + ': ' + (isValid(datum.best) ? "
+            "format(datum.best, '.5~g') + ' (informedness ' + format(datum.best_j, '.3f') + ')' "
+            ": 'not on this page')",
             BEST_COLOUR,
         ),
         (f"'top-{top_n} cut: ' + format(datum.cut, '.5~g')", CUT_COLOUR),
@@ -630,7 +682,7 @@ def _rules(controls: _Controls) -> alt.LayerChart:
         .mark_rule(color=colour, strokeWidth=2.5, strokeDash=dash)
         .encode(x=f"{field}:Q", tooltip=[alt.Tooltip(f"{field}:Q", title=title, format=".5~g")])
         for field, colour, dash, title in (
-            ("bt", BEST_COLOUR, [6, 3], "best threshold for the class"),
+            ("best", BEST_COLOUR, [6, 3], "best threshold for the class"),
             ("cut", CUT_COLOUR, [6, 3], "top-N cut"),
             ("t", SLIDER_COLOUR, [1, 0], "slider's threshold"),
         )
@@ -638,7 +690,7 @@ def _rules(controls: _Controls) -> alt.LayerChart:
     return _on_unit(alt.layer(*marks), controls).transform_filter("isValid(datum.t)")
 
 
-def _panel_title(text: str) -> alt.TitleParams:
+def _panel_title(text: str | list[str]) -> alt.TitleParams:
     return alt.TitleParams(text, anchor="start", fontSize=FONT_SIZE, offset=6)
 
 
@@ -646,10 +698,22 @@ def _class_colour(test: str) -> alt.Color:
     return alt.condition(test, alt.value(HIGHLIGHT_COLOUR), alt.value(OTHER_COLOUR))
 
 
+def _jitter_rows(data: ExplorerData) -> tuple[int, str, str]:
+    """The jitterplot's rows: how many, the row of a cell of class ``datum.c``, and the
+    label of row ``datum.value``. A row per class, or, with more than `MAX_ROWS` classes,
+    one for the chosen class and one for all the others."""
+    n_classes = len(data.class_names)
+    if n_classes <= MAX_ROWS:
+        return n_classes, "datum.c", "class_names[floor(datum.value)]"
+    return 2, "datum.c == datum.cls ? 0 : 1", "datum.value < 1 ? 'the chosen class' : 'others'"
+
+
 def _explorer_points(data: ExplorerData, controls: _Controls) -> alt.Chart:
-    """The unit's jitterplot, a row per class: a dot per image (or per `per_dot` images) at
-    the middle of its band between two thresholds; the chosen class in blue."""
-    levels, n_classes = data.levels, len(data.class_names)
+    """The unit's jitterplot by class (`_jitter_rows`): a dot per image (or per `per_dot`
+    images) at the middle of its band between two thresholds; the chosen class in blue."""
+    levels = data.levels
+    rows, row_of, row_label = _jitter_rows(data)
+    by_class = rows == len(data.class_names)
     band = "(datum.hi - datum.lo) / " + str(levels)
     chart = (
         alt.Chart()
@@ -658,43 +722,48 @@ def _explorer_points(data: ExplorerData, controls: _Controls) -> alt.Chart:
             x=alt.X("x:Q", title="activation"),
             y=alt.Y(
                 "y:Q",
-                scale=alt.Scale(domain=[0, n_classes], reverse=True, nice=False, zero=False),
+                scale=alt.Scale(domain=[0, rows], reverse=True, nice=False, zero=False),
                 axis=alt.Axis(
-                    values=[c + 0.5 for c in range(n_classes)],
-                    labelExpr="class_names[floor(datum.value)]",
+                    values=[r + 0.5 for r in range(rows)],
+                    labelExpr=row_label,
                     title=None,
                     grid=False,
                     ticks=False,
                     domain=False,
                 ),
             ),
-            color=_class_colour("datum.c == datum.cls"),
+            color=_class_colour("datum.mine == 1"),
             order=alt.Order("mine:Q"),
             tooltip=[
                 alt.Tooltip("class:N"),
                 alt.Tooltip("from:Q", title="activation from", format=".4~g"),
                 alt.Tooltip("to:Q", title="below", format=".4~g"),
-                alt.Tooltip("n:Q", title="images of the class here"),
+                alt.Tooltip("n:Q", title="images here"),
             ],
         )
     )
-    chart = _cells(_on_unit(chart, controls), controls).transform_filter("datum.n > 0")
+    chart = _cells(_on_unit(chart, controls, threshold=False), controls)
     return (
-        chart.transform_calculate(
+        chart.transform_filter("datum.n > 0")
+        .transform_calculate(row=row_of)
+        .transform_aggregate(n="sum(n)", groupby=["row", "k", "lo", "hi", "cls"])
+        .transform_calculate(
             x=f"datum.k < {levels} ? datum.lo + (datum.k + 0.5) * {band} : datum.hi",
             dots=f"sequence(0, ceil(datum.n / {data.per_dot}))",
-            mine="datum.c == datum.cls ? 1 : 0",
+            mine=f"datum.row == {'datum.cls' if by_class else '0'} ? 1 : 0",
         )
         .transform_calculate(
             **{
-                "class": "class_names[datum.c]",
+                "class": "class_names[datum.row]"
+                if by_class
+                else "datum.row == 0 ? class_names[datum.cls] : 'other classes'",
                 "from": f"datum.lo + datum.k * {band}",
                 "to": f"datum.k < {levels} ? datum.lo + (datum.k + 1) * {band} : null",
             }
         )
         .transform_flatten(["dots"])
         .transform_calculate(
-            y="datum.c + 0.12 + 0.76 * ((datum.dots * 0.6180339887 + datum.k * 0.2113) % 1)"
+            y="datum.row + 0.12 + 0.76 * ((datum.dots * 0.6180339887 + datum.k * 0.2113) % 1)"
         )
     )
 
@@ -724,7 +793,7 @@ def _top_images(data: ExplorerData, controls: _Controls) -> alt.LayerChart:
     lookup = alt.LookupData(
         data=_inline(data.images), key="i", fields=[c for c in ("c", "url") if c in data.images]
     )
-    chart = _on_unit(alt.layer(*marks), controls)
+    chart = _on_unit(alt.layer(*marks), controls, threshold=False)
     return (
         chart.transform_calculate(r="sequence(0, length(datum.top))")
         .transform_flatten(["top", "tv", "r"])
@@ -738,6 +807,7 @@ def _top_images(data: ExplorerData, controls: _Controls) -> alt.LayerChart:
         .properties(
             width=THUMB_STEP * data.top_images,
             height=THUMB + 36,
+            view=alt.ViewBackground(stroke=None),
             title=_panel_title(
                 f"Its {data.top_images} most active images (activation, image number)"
             ),
@@ -752,14 +822,15 @@ def _measures_panel(data: ExplorerData, controls: _Controls) -> alt.LayerChart:
         value = f"datum.m[{i}]"
         shown = f"({value} ? 'yes' : 'no')" if fmt == "yes/no" else f"format({value}, '{fmt}')"
         text = f"'{words}: ' + (isValid({value}) ? {shown} : 'none')"
-        if cls_column:
+        if cls_column:  # the class it is for (for "localist", only when it is localist)
             own = f"datum.mc[{j}]"
-            text += f" + (isValid({own}) ? ' (' + class_names[{own}] + ')' : '')"
+            when = f"isValid({own})" + (f" && {value}" if fmt == "yes/no" else "")
+            text += f" + ({when} ? ' (' + class_names[{own}] + ')' : '')"
             j += 1
         lines[f"m{i}"] = text
     chart = _text_lines([(name, "#222222") for name in lines], 330)
     return (
-        _on_unit(chart, controls)
+        _on_unit(chart, controls, threshold=False)
         .transform_calculate(**lines)
         .properties(title=_panel_title("Its measures (the class each is for)"))
     )
@@ -785,13 +856,15 @@ def explorer_chart(data: ExplorerData, level: int | None = None) -> alt.VConcatC
     )
     names = data.units["name"].tolist()
     params = _explorer_params(data, names, levels // 4 if level is None else level)
-    jitter = alt.layer(_explorer_points(data, controls), _rules(controls)).properties(
+    jitter = alt.layer(_rules(controls), _explorer_points(data, controls)).properties(
         width=600,
-        height=26 * len(data.class_names),
+        height=max(26 * _jitter_rows(data)[0], 120),
         title=_panel_title(
-            "Every image of the unit, by class: the chosen class in blue; rules: the "
-            "slider's threshold (black), the class's best threshold (green), the top-"
-            f"{data.top_n} cut (red)"
+            [
+                "Every image of the unit, by class (the chosen class in blue)",
+                f"rules: the slider's threshold (black), the class's best threshold (green), "
+                f"the top-{data.top_n} cut (red)",
+            ]
         ),
     )
     header = (
@@ -930,12 +1003,15 @@ def threshold_slider_chart(
         own_class=str(cls),
     )
     points = _slider_points(x, y, thresholds, sample, seed, controls, class_names)
-    jitter = alt.layer(points, _rules(controls).properties(data=_inline(unit))).properties(
+    jitter = alt.layer(_rules(controls).properties(data=_inline(unit)), points).properties(
         width=560,
         height=160,
         title=_panel_title(
-            f"{unit_label}: images at or above the slider's threshold are solid; rules: the "
-            f"slider (black), the class's best threshold (green), the top-{top_n} cut (red)"
+            [
+                f"{unit_label}: the images at or above the slider's threshold are solid",
+                f"rules: the slider's threshold (black), the class's best threshold (green), "
+                f"the top-{top_n} cut (red)",
+            ]
         ),
     )
     readout = _readout(controls, top_n).properties(data=_inline(unit))

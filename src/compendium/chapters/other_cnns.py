@@ -10,6 +10,10 @@ class A (:func:`detector_table`, which calls
 :func:`compendium.measures.groups.group_measures`). This module holds that flow, the paper's
 Tables A3-A5 and Fig. 6 beside this run's, and their formatting.
 
+The page's parameters are a :class:`Settings` (checked by `Settings.from_parameters`);
+:func:`run_networks` takes them and the profile's list of networks to a :class:`ChapterRun`,
+which :mod:`compendium.chapters.dissection_page` turns into what the page shows and says.
+
 A network is described by a profile entry, checked by
 :func:`compendium.networks.zoo.net_specs`; :func:`net_training` turns its
 :class:`compendium.networks.zoo.NetSpec` into a

@@ -144,10 +144,10 @@ def unit_measures(
     n_images, n_units = shape
     if n_units == 0:
         return _empty_table(top, unit_offset)
-    block, width = memory_plan(activations, memory_bytes, block_size, backend)
-    block, n_workers = _share_block(block, _worker_count(workers, backend), block_size)
+    planned, width = memory_plan(activations, memory_bytes, block_size, backend)
+    block, n_workers = _share_block(planned, _worker_count(workers, backend), block_size)
     compute = _backend(backend, device, classes, top)
-    show = progress if progress is not None else n_units > block
+    show = progress if progress is not None else n_units > planned
     parts = []
     many = n_workers > 1 and n_units > block
     bar = tqdm(total=n_units, desc="units", unit="unit", disable=not show)

@@ -105,8 +105,9 @@ class Plan:
 
 def _head_width(counts: np.ndarray, n_images: int, top: Sequence[int]) -> int:
     """Ranks that hold every threshold with precision >= .95 and the first image outside
-    the top class: beyond rank DEN / NUM * (largest class size) precision is below .95,
-    and that rank lies beyond any class's last member."""
+    the top class: at a rank beyond DEN / NUM * (the largest class's size) precision is
+    below .95 whatever the class, and more ranks than any class has images must hold an
+    image of another class."""
     reach = -(-PRECISION_FLOOR_DEN * int(counts.max()) // PRECISION_FLOOR_NUM) + 1
     return max(max(top), min(n_images, reach))
 

@@ -1,10 +1,10 @@
 """The torch backend of `compendium.measures`: the same block computation on CUDA (or on
 the CPU), for layers too large to measure quickly with numpy.
 
-It follows `measures._block_measures` step by step (read that module's docstring for the
-design): one sort of packed (value, index) keys per unit, runs of equal values, the
-within-class occurrence from a stable sort of the ranked labels, class statistics from
-scatter reductions. Counts are exact integers and informedness is computed in float64, so
+It computes what the numpy kernel (`measures._numpy`) computes, on whole rankings: one
+sort of packed (value, index) keys per unit, runs of equal values, the within-class
+occurrence from a stable sort of the ranked labels, class statistics from scatter
+reductions. Counts are exact integers and informedness is computed in float64, so
 the table equals numpy's (integers equal, floats within rounding). Choose it with
 ``unit_measures(..., backend="torch", device="cuda")``.
 """

@@ -56,10 +56,14 @@ __all__ = [
     "LatentAMConfig",
     "TrainedGenerator",
     "VAE",
-    "am_method_config",
+    "AM_METHODS",
+    "check_method",
     "generator_am_images",
+    "generator_images",
+    "generator_settings",
     "maximise_codes",
     "sample_images",
+    "supports",
     "train_generator",
     "trained_generator",
 ]
@@ -91,7 +95,7 @@ class GeneratorConfig:
 
     latent: int = 16
     width: int = 32
-    epochs: int = 8
+    epochs: int = 5
     n_train: int | None = None
     batch_size: int = 128
     lr: float = 2e-3
@@ -295,12 +299,13 @@ class LatentAMConfig:
 
     images_per_unit: int = 100
     steps: int = 64
-    lr: float = 0.1
+    lr: float = 0.3
     init_std: float = 1.0
     max_norm: float = 1.5
     jitter: float = 0.04
     scale: tuple[float, float] = (0.95, 1.05)
     rotate: float = 5.0
+    diversity: float = 0.0
     anneal: bool = True
     conv_position: str = "centre"
     seed: int = 0
@@ -319,6 +324,7 @@ class LatentAMConfig:
             f"{k}={v}"
             for k, v in {
                 "init_std": self.init_std,
+                "diversity": self.diversity,
                 "jitter": self.jitter,
                 "rotate": self.rotate,
             }.items()
@@ -368,9 +374,7 @@ def _optimise_codes(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Optimise the codes of a few units together; uint8 images and final objective."""
     k, latent = config.images_per_unit, decoder.latent
-    gens = [
-        torch.Generator().manual_seed(am._unit_seed(config.seed, layer, int(u))) for u in units
-    ]
+    gens = [torch.Generator().manual_seed(am._unit_seed(config.seed, layer, int(u))) for u in units]
     init = torch.cat([torch.randn((k, latent), generator=g) * config.init_std for g in gens])
     radius = config.max_norm * math.sqrt(latent)
     _project(init, radius)
@@ -381,8 +385,9 @@ def _optimise_codes(
         draws = torch.cat([torch.rand((k, 4), generator=g) for g in gens])
         strength = 1.0 - step / config.steps if config.anneal else 1.0
         low, high = (1 + (end - 1) * strength for end in config.scale)
+        pixels = decoder.decode(codes)
         seen = am.random_affine(
-            decoder.decode(codes),
+            pixels,
             draws,
             jitter=config.jitter * strength,
             scale=(low, high),
@@ -391,8 +396,12 @@ def _optimise_codes(
         )
         value = probe.run(model, am._normalise(seen, image))
         am._check_gradient(value, layer)
-        objective = am._select(value, channel, config.conv_position)
-        (grad,) = torch.autograd.grad(-objective.sum(), [codes])
+        objective = am._select(value, channel, config.conv_position).view(len(units), k)
+        loss = -objective.sum()
+        if config.diversity > 0:
+            weight = objective.detach().mean(dim=1).abs() * config.diversity * k
+            loss = loss + (weight * am._diversity(pixels, len(units))).sum()
+        (grad,) = torch.autograd.grad(loss, [codes])
         codes.grad = grad
         optimiser.step()
         with torch.no_grad():
@@ -420,7 +429,7 @@ def maximise_codes(
     each the decoded code that drives the unit hardest. The model and the generator are
     used in eval mode and left as they were found; neither gets gradients."""
     image = image or am.ImageSpec.fashion_mnist()
-    if (image.channels, image.size) != (1, 28):
+    if not supports(image):
         raise GeneratorError(
             f"the generator draws 1 x 28 x 28 images; this network takes {image.channels} x "
             f"{image.size} x {image.size}: use pixel-space AM (am_method: pixel) for it"
@@ -496,9 +505,7 @@ def generator_am_images(
     files = {int(u): _unit_file(model_id, generator, layer, int(u), config) for u in units}
     missing = [u for u, path in files.items() if not path.is_file()]
     if missing:
-        fresh = maximise_codes(
-            model, generator, layer, missing, config, image=image, device=device
-        )
+        fresh = maximise_codes(model, generator, layer, missing, config, image=image, device=device)
         for i, unit in enumerate(fresh.units.tolist()):
             with atomic_path(files[unit]) as tmp:
                 with open(tmp, "wb") as f:
@@ -525,23 +532,53 @@ def generator_am_images(
 # --------------------------------------------------------------------------------------
 
 
-def am_method_config(
-    method: str, images_per_unit: int, seed: int, settings: Mapping[str, Any] | None = None
-) -> tuple[GeneratorConfig, LatentAMConfig]:
-    """For ``method`` ``"generator"``: the generator's and the latent AM's settings from a
-    profile's ``generator`` mapping, whose ``train`` entry holds :class:`GeneratorConfig`
-    fields and whose other entries :class:`LatentAMConfig` fields (``images_per_unit`` and
-    ``seed`` come from the page, as for pixel AM)."""
+def check_method(method: str) -> str:
+    """``method`` if it names an AM method (:data:`AM_METHODS`), else an error naming them."""
     if method not in AM_METHODS:
-        raise GeneratorError(
-            f"am_method must be one of {', '.join(AM_METHODS)}, not {method!r}"
-        )
+        raise GeneratorError(f"am_method must be one of {', '.join(AM_METHODS)}, not {method!r}")
+    return method
+
+
+def supports(image: am.ImageSpec) -> bool:
+    """Whether the generator draws images of this format (1 x 28 x 28, Fashion-MNIST's)."""
+    return (image.channels, image.size) == (1, 28)
+
+
+def generator_settings(
+    images_per_unit: int, seed: int, settings: Mapping[str, Any] | None = None
+) -> tuple[GeneratorConfig, LatentAMConfig]:
+    """The generator's and the latent AM's settings from a profile's ``generator`` mapping:
+    its ``train`` entry holds :class:`GeneratorConfig` fields, its other entries
+    :class:`LatentAMConfig` fields; ``images_per_unit`` and ``seed`` come from the page, as
+    for pixel AM."""
     settings = dict(settings or {})
-    train = settings.pop("train", {}) or {}
+    train = settings.pop("train", None) or {}
     latent = LatentAMConfig.from_dict(
         {"images_per_unit": images_per_unit, "seed": seed, **settings}
     )
     return GeneratorConfig.from_dict(train), latent
+
+
+def generator_images(
+    network: nn.Module | None,
+    model_id: str,
+    chosen: Mapping[str, Sequence[int]],
+    generator: TrainedGenerator,
+    config: LatentAMConfig,
+    *,
+    image: am.ImageSpec,
+    device: str | None = None,
+) -> dict[str, am.AMResult]:
+    """Generator AM images of the chosen units, per layer (cached by
+    :func:`generator_am_images`); none without a network."""
+    if network is None:
+        return {}
+    return {
+        layer: generator_am_images(
+            network, model_id, generator, layer, units, config, image=image, device=device
+        )
+        for layer, units in chosen.items()
+    }
 
 
 def _known(cls: type, values: Mapping[str, Any], what: str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -58,6 +58,7 @@ MODELS = "models"
 
 __all__ = [
     "MODELS",
+    "LossHook",
     "TrainConfig",
     "TrainedModel",
     "TrainingError",
@@ -220,12 +221,23 @@ def train(
     return trained_model(config, retrain=True, device=device, threads=threads)
 
 
+#: A term added to the training loss. Called once with the new network before training
+#: (to register the forward hooks it needs), it returns the function that maps each batch's
+#: cross-entropy and labels to the loss minimised.
+LossHook = Callable[[torch.nn.Module], Callable[[torch.Tensor, torch.Tensor], torch.Tensor]]
+
+
 def fit(
-    config: TrainConfig, *, device: str = "cpu", threads: int | None = 2
+    config: TrainConfig,
+    *,
+    device: str = "cpu",
+    threads: int | None = 2,
+    loss_hook: LossHook | None = None,
 ) -> tuple[SmallAlexNet, dict[str, Any]]:
-    """Train from scratch with Adam and cross-entropy, evaluating on the test set after each
-    epoch; touches no cache. Returns the network (on the CPU, in eval mode) and the
-    report's fields: per-epoch seconds, loss and test accuracy, torch version, threads."""
+    """Train from scratch with Adam and cross-entropy (adjusted by `loss_hook`, if given),
+    evaluating on the test set after each epoch; touches no cache. Returns the network (on
+    the CPU, in eval mode) and the report's fields: per-epoch seconds, loss and test
+    accuracy, torch version, threads."""
     if config.dataset not in TRAIN_DATASETS:
         raise TrainingError(
             f"training supports datasets {', '.join(TRAIN_DATASETS)}, not {config.dataset!r}"
@@ -246,11 +258,14 @@ def fit(
     torch.manual_seed(config.seed)
     model = build_network(config.model).to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
+    adjust = loss_hook(model) if loss_hook is not None else None
     x, y = image_tensors(train_set)
     epochs = []
     for epoch in range(1, config.epochs + 1):
         start = time.perf_counter()
-        loss = train_epoch(model, optimiser, x, y, config.batch_size, generator, device, epoch)
+        loss = train_epoch(
+            model, optimiser, x, y, config.batch_size, generator, device, epoch, adjust
+        )
         seconds = time.perf_counter() - start
         accuracy = evaluate(model, test_set, device=device)
         epochs.append(
@@ -295,9 +310,11 @@ def train_epoch(
     generator: torch.Generator,
     device: str,
     epoch: int,
+    adjust: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
 ) -> float:
     """One pass over (`x`, `y`) in the order of a permutation drawn from `generator`, with
-    one optimiser step per batch; returns the mean training loss."""
+    one optimiser step per batch; returns the mean training loss. `adjust` (see `LossHook`)
+    maps each batch's cross-entropy and labels to the loss minimised."""
     model.train()
     order = torch.randperm(len(y), generator=generator)
     total, seen = 0.0, 0
@@ -307,6 +324,8 @@ def train_epoch(
         xb, yb = x[idx].to(device), y[idx].to(device)
         optimiser.zero_grad()
         loss = F.cross_entropy(model(xb), yb)
+        if adjust is not None:
+            loss = adjust(loss, yb)
         loss.backward()
         optimiser.step()
         total += loss.item() * len(idx)

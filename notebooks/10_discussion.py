@@ -1,0 +1,171 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (compendium)
+#     language: python
+#     name: compendium
+# ---
+
+# %% [markdown]
+# (ch-discussion)=
+# # Discussion: which units are detectors, by the paper's own bars?
+#
+# The Discussion of {cite:t}`gale2020` asks how selective a unit must be before it may be
+# called an object detector, and names three answers, from the strictest to the most lenient:
+#
+# 1. a **grandmother unit** responds to every image of one class more strongly than to any
+#    other image: perfect recall at perfect specificity (the `localist` column of
+#    {ref}`ch-measures`);
+# 2. a **detector**, on what the paper calls a reasonable reading, has some threshold of
+#    activation with more hits than misses (it takes in more than half of the class) and
+#    more hits than false alarms (most of what it takes in belongs to the class);
+# 3. a **detector in the sense of {cite:t}`zhou2015`** has at least 75% of its 60 most
+#    active images in one class (precision of the top 60 at least .75).
+#
+# The paper counts units only at the first bar (none, in three layers of AlexNet); its
+# signal-detection numbers show that its units miss the second, and its precision numbers
+# that many pass the third. This chapter counts every unit of every network the book
+# measures at each bar, in one table, and sets the paper's conclusion beside this run's.
+# The exact definitions, ties included, are in `spec/beyond.md`; the columns `detector`,
+# `detector_class`, `detector_recall` and `detector_false_alarm` of
+# `compendium.measures.unit_measures` hold the second bar (for each unit: the threshold with
+# the largest hits minus false alarms among those with more hits than misses), and
+# `compendium.chapters.detectors` counts the units.
+
+# %% tags=["parameters"]
+profile = "default"  # the profile that produced this page (set by the pipeline)
+chapters = [  # whose networks are counted, each as that chapter runs on this profile
+    "02_alexnet_results",
+    "04_other_cnns",
+    "05_recurrent_control",
+]
+include_silent = False  # True: count the units that give every image the same activation
+
+# %% tags=["remove-input"]
+from IPython.display import Markdown, display
+
+from compendium.build import stages
+from compendium.build.pipeline import chapter_parameters
+from compendium.chapters import discussion, page, paper
+from compendium.util.cache import cache_dir
+
+page.setup(profile, {"chapters": chapters, "include_silent": include_silent}, max_columns=30)
+chosen = discussion.check_chapters(chapters)
+reported = paper.reported()
+
+# %% [markdown]
+# ## The networks
+#
+# Each network is read as its own chapter reads it on this profile: the same activation
+# file, layers and options for chapter 2's network (the measures table comes from the same
+# cache); the same training settings for chapter 4's networks (measured here from the layer
+# chapter 4 dissects up to the output, against the classes each network was trained on); and
+# the same two recurrent networks of chapter 5 (a unit counts at a bar when it clears it for
+# the letters of some position). Nothing is trained when the other chapters have run: their
+# networks come from the cache.
+
+# %%
+networks, left_out = [], []
+if "02_alexnet_results" in chosen:
+    params = chapter_parameters(profile, "02_alexnet_results")
+    path = stages.chapter_store(profile, params["store"])
+    networks.append(discussion.alexnet_network(path, params, cache_dir() / "measures"))
+if "04_other_cnns" in chosen:
+    found, skipped = discussion.other_cnn_networks(
+        chapter_parameters(profile, "04_other_cnns"),
+        skip_weights=[n.weights_sha256 for n in networks if n.weights_sha256],
+    )
+    networks += found
+    left_out += skipped
+if "05_recurrent_control" in chosen:
+    networks += discussion.recurrent_networks(chapter_parameters(profile, "05_recurrent_control"))
+baselines = discussion.baseline_networks(profile)
+networks += baselines
+
+# %% tags=["remove-input"]
+display(Markdown(discussion.describe_networks(networks, left_out, baselines)))
+
+# %% [markdown]
+# **Silent units.** A unit that gives every image the same activation (after a ReLU: zero
+# for every image) has no threshold that separates anything; its precision is decided by
+# the order of ties and its CCMAS is undefined. The book leaves such units out of its
+# counts and distributions unless `include_silent` is set, and says how many there are:
+
+# %% tags=["remove-input"]
+display(Markdown(discussion.describe_silent_units(networks, include_silent)))
+
+# %% [markdown]
+# (ch-discussion-table)=
+# ## Every network at the three bars
+#
+# One row per network and layer: the units measured, the silent ones, the units counted,
+# and how many of those clear each bar. The last column is the paper's count of grandmother
+# units for the AlexNet layer of the same name (the paper gives no count at the other two
+# bars).
+
+# %%
+counts = discussion.discussion_counts(networks, include_silent=include_silent)
+table = discussion.discussion_table(counts, networks, reported)
+
+# %% tags=["remove-input"]
+table.style.format({c: "{:,.0f}" for c in table.columns if c not in ("role", "classes")}, na_rep="")
+
+# %% [markdown]
+# Network by network, what the counts say:
+
+# %% tags=["remove-input"]
+display(Markdown(discussion.describe_each(counts, networks)))
+
+# %% [markdown]
+# (ch-discussion-verdict)=
+# ## The paper's conclusion beside this run's
+#
+# The paper concludes that the measures which suggest object detectors in AlexNet
+# (precision, CCMAS, and Network Dissection's overlap) mislead: its most selective units
+# have a poor hit rate, many false alarms, or both, and none is a grandmother unit. The same
+# held, it reports, for VGG-16 and GoogLeNet. What it found at each bar, beside what this
+# run finds in the hidden layers of its networks:
+
+# %% tags=["remove-input"]
+verdicts = discussion.bar_verdicts(counts, networks, reported)
+verdicts.style.hide(axis="index")
+
+# %% tags=["remove-input"]
+display(Markdown(f"**This run ({profile}).** {discussion.describe_verdict(counts, networks)}"))
+
+# %% tags=["remove-input"]
+display(Markdown(discussion.describe_why(networks, reported)))
+
+# %% [markdown]
+# **What the bars do not say.** Each bar asks about one class at a time and about
+# activations alone. A unit that clears the second bar for a class still fires for other
+# classes below its threshold and may matter little to the network's decisions; a unit that
+# misses every bar may still carry information in combination with others. The chance and
+# ablation analyses of the later chapters, where they are built, take up those questions.
+
+# %% [markdown]
+# (ch-discussion-rerun)=
+# ## Rerunning this chapter
+#
+# The chapter reads the other chapters' parameters from the profile, so it counts the
+# networks the book shows. To rerun it alone and rebuild the book (any chapter whose page is
+# missing is executed first):
+#
+# ```bash
+# .venv/bin/compendium run 10 --profile default
+# .venv/bin/compendium run 10 --profile default -p include_silent true
+# .venv/bin/compendium run 10 --profile default -p chapters '[02_alexnet_results]'
+# ```
+#
+# The first counts as the book does; the second keeps the silent units in the counts; the
+# third counts chapter 2's network only. To change a network, change its own chapter's
+# section of `notebooks/params/<profile>.yml` (e.g. the layers or units of
+# `02_alexnet_results`, the networks of `04_other_cnns`): this chapter follows it. With
+# `--profile smoke` every network is a tiny one trained for seconds, and with
+# `--profile alexnet-merged` chapter 2's network is the paper's own AlexNet, read from the
+# authors' activation files.

@@ -1,0 +1,494 @@
+"""The Discussion chapter: the paper's three detector bars (`compendium.chapters.detectors`)
+applied to every network the book measures, in one table, with the paper's conclusion beside
+this run's.
+
+The networks are gathered as the other chapters run them on the same profile, from those
+chapters' parameters (`compendium.build.pipeline.chapter_parameters` reads them):
+
+* chapter 2's network (`alexnet_network`): the profile's recording, its hidden layers and its
+  output layer, measured by `compendium.measures.tables` with chapter 2's options, so that
+  both pages read the same cached table;
+* chapter 4's other small CNNs (`other_cnn_networks`): each network's dissected layer and
+  every recorded layer above it, against the classes the network was trained on (the ten
+  classes, or the five coarse groups);
+* chapter 5's recurrent networks (`recurrent_networks`): every hidden unit against the
+  letters of each position; a unit clears a bar when it clears it in some position;
+* the untrained and chance baselines (`baseline_networks`): a hook, empty until the
+  baselines of the chance chapter exist.
+
+Each becomes a `MeasuredNetwork`: a long measures table (one row per layer and unit) and
+what a reader needs to know about it (classes, images, which layers are hidden).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from compendium.chapters import detectors, paper
+from compendium.chapters.detectors import BARS
+from compendium.util.errors import CompendiumError
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "DiscussionError",
+    "MeasuredNetwork",
+    "alexnet_network",
+    "baseline_networks",
+    "bar_verdicts",
+    "describe_networks",
+    "describe_verdict",
+    "describe_why",
+    "discussion_counts",
+    "discussion_table",
+    "other_cnn_networks",
+    "recurrent_networks",
+]
+
+#: The chapters whose networks the Discussion gathers, in the book's order.
+CHAPTERS = ("02_alexnet_results", "04_other_cnns", "05_recurrent_control")
+
+
+class DiscussionError(CompendiumError):
+    """A parameter of the Discussion chapter that cannot be used."""
+
+
+@dataclass(frozen=True)
+class MeasuredNetwork:
+    """One network of the book with every measure of the units the Discussion counts."""
+
+    name: str  #: e.g. "small AlexNet (chapter 2)"
+    chapter: str  #: the notebook that shows it, e.g. "02_alexnet_results"
+    classes: str  #: what its classes are, in words
+    n_classes: int
+    n_images: int
+    images: str  #: which images were recorded, in words
+    table: pd.DataFrame  #: long: ``layer``, ``unit`` and the columns of `unit_measures`
+    hidden: tuple[str, ...]  #: its hidden layers (any other layer is an output layer)
+    notes: tuple[str, ...] = field(default=())
+    weights_sha256: str | None = None  #: of the network's weights, where known
+
+    @property
+    def layers(self) -> list[str]:
+        return list(dict.fromkeys(self.table["layer"]))
+
+
+def check_chapters(chapters: Sequence[str]) -> list[str]:
+    """The `chapters` parameter, checked: names among `CHAPTERS`."""
+    if isinstance(chapters, str) or not isinstance(chapters, Sequence):
+        raise DiscussionError(
+            f"chapters must be a list of chapter names such as {list(CHAPTERS)}; got {chapters!r}"
+        )
+    unknown = [c for c in chapters if c not in CHAPTERS]
+    if unknown:
+        raise DiscussionError(
+            f"the Discussion gathers the networks of {', '.join(CHAPTERS)}; it cannot use "
+            f"{', '.join(map(repr, unknown))}: drop them from `chapters`"
+        )
+    return list(chapters)
+
+
+# --- chapter 2: the profile's network ------------------------------------------------------
+
+
+def alexnet_network(path: Any, params: Mapping[str, Any], cache: Any) -> MeasuredNetwork:
+    """Chapter 2's network with chapter 2's parameters (`params`; `path` its activation
+    file): its hidden layers and, when chapter 2 measures one, its output layer (after a
+    softmax when ``output_softmax``). The precision of the top 60, which Zhou's test reads,
+    is added to the top-N sizes when chapter 2 does not measure it."""
+    from compendium.chapters import alexnet
+    from compendium.measures import tables
+
+    sizes = sorted({*params["top_n"], detectors.ZHOU_TOP})
+    top = alexnet.TopN.from_parameter(sizes)
+    source = alexnet.open_source(path, params["layers"], params["units"], params["output_layer"])
+    options = alexnet.measure_options(top, params["memory_gb"])
+    table = tables.measure_selection(source.path, source.selection, cache_dir=cache, **options)
+    output = alexnet.measure_output(
+        source, params["output_layer"], cache, params["output_softmax"], options
+    )
+    if output is not None:
+        table = pd.concat([table, output], ignore_index=True)
+    return MeasuredNetwork(
+        name=_alexnet_name(source),
+        chapter="02_alexnet_results",
+        classes=f"its {source.n_classes} classes",
+        n_classes=source.n_classes,
+        n_images=source.n_images,
+        images=source.made_by,
+        table=table,
+        hidden=tuple(source.hidden),
+        weights_sha256=source.attrs.get("weights_sha256"),
+        notes=(
+            (f"output layer {params['output_layer']} measured after a softmax",)
+            if output is not None and params["output_softmax"]
+            else ()
+        ),
+    )
+
+
+def _alexnet_name(source: Any) -> str:
+    if source.format == "alexnet-merged":
+        return "AlexNet (the authors' activations)"
+    model = str(source.attrs.get("model", "the network"))
+    return "the small AlexNet" if model.startswith("small-alexnet") else f"`{model}`"
+
+
+# --- chapter 4: the other small CNNs -------------------------------------------------------
+
+
+def other_cnn_networks(
+    params: Mapping[str, Any], *, skip_weights: Sequence[str] = (), softmax: bool = True
+) -> tuple[list[MeasuredNetwork], list[str]]:
+    """Chapter 4's networks trained here (its ``data`` must be ``fashion-mnist``), read from
+    the cache or trained as chapter 4 trains them, each measured from its dissected layer up
+    against the classes of its task (``softmax``: the output layer as class probabilities).
+    A network whose weights' sha256 is in `skip_weights` (chapter 2's network, which chapter
+    4 lists again) is left out. Returns the networks and a sentence per network left out."""
+    from compendium.chapters import other_cnns
+    from compendium.networks.zoo import net_specs
+
+    if params.get("data") != "fashion-mnist":
+        return [], [
+            f"chapter 4 reads torchvision's networks on ImageNet (data = {params.get('data')!r}), "
+            "whose units it measures only for the paper's 'bus' units: they are not counted here"
+        ]
+    networks, skipped = [], []
+    for spec in net_specs(params["nets"]):
+        trained, path = other_cnns.prepare_small_net(
+            spec,
+            epochs=params["epochs"],
+            n_train=params["n_train"],
+            seed=params["seed"],
+            n_images=params["n_images"],
+            threads=params["threads"],
+        )
+        if trained.weights_sha256 in set(skip_weights):
+            skipped.append(
+                f"chapter 4's {spec.name} is chapter 2's network (the same weights), counted once"
+            )
+            continue
+        networks.append(_small_cnn(spec, trained, path, softmax))
+    return networks, skipped
+
+
+def _small_cnn(spec: Any, trained: Any, path: Any, softmax: bool) -> MeasuredNetwork:
+    from compendium.activations.reader import open_activations
+    from compendium.inputs.categories import COARSE_GROUPS, coarse_labels
+    from compendium.measures import tables, unit_measures
+
+    with open_activations(path) as source:
+        layers = source.layers[source.layers.index(spec.layer) :]
+        labels, names = source.labels, list(source.class_names)
+        if spec.task == "coarse":
+            labels, names = coarse_labels(labels, names), list(COARSE_GROUPS)
+        parts = []
+        for layer in layers:
+            acts = source.activations(layer, "max")
+            output = layer == layers[-1]
+            x = tables.softmax_rows(acts) if output and softmax else np.asarray(acts)
+            measured = unit_measures(x, labels, len(names), progress=False).reset_index()
+            parts.append(measured.assign(layer=layer))
+        n_images = source.n_images
+    table = pd.concat(parts, ignore_index=True)
+    table = table[["layer", *[c for c in table.columns if c != "layer"]]]
+    task = "the five coarse groups" if spec.task == "coarse" else f"its {len(names)} classes"
+    return MeasuredNetwork(
+        name=f"{spec.name} (chapter 4)",
+        chapter="04_other_cnns",
+        classes=task,
+        n_classes=len(names),
+        n_images=n_images,
+        images="every test image (as chapter 4 records them)",
+        table=table,
+        hidden=tuple(layers[:-1]),
+        weights_sha256=trained.weights_sha256,
+        notes=(f"test accuracy {trained.report['test_accuracy']:.3f}",),
+    )
+
+
+# --- chapter 5: the recurrent networks -----------------------------------------------------
+
+
+def recurrent_networks(params: Mapping[str, Any]) -> list[MeasuredNetwork]:
+    """Chapter 5's two recurrent networks (read from the cache, or trained as chapter 5
+    trains them): every hidden unit, measured against the letters of each position; a unit
+    clears a bar when it does so in some position (`detectors.any_labeling`)."""
+    from compendium.measures import unit_measures
+    from compendium.methods import recurrent
+
+    config = recurrent.RecallConfig(**{k: v for k, v in params.items() if k != "profile"})
+    vocab = recurrent.vocabulary(config.n_letters, config.word_length)
+    networks = []
+    for name, result in recurrent.run_control(config, progress=False).items():
+        per_position = [
+            unit_measures(result.activations, vocab[:, p], config.n_letters, progress=False)
+            for p in range(config.word_length)
+        ]
+        table = detectors.any_labeling(per_position).reset_index().assign(layer="hidden")
+        networks.append(
+            MeasuredNetwork(
+                name=f"recurrent, {name} (chapter 5)",
+                chapter="05_recurrent_control",
+                classes=(f"{config.n_letters} letters in each of {config.word_length} positions"),
+                n_classes=config.n_letters,
+                n_images=len(vocab),
+                images=f"every word of the vocabulary, shown alone ({len(vocab):,} words)",
+                table=table[["layer", *[c for c in table.columns if c != "layer"]]],
+                hidden=("hidden",),
+            )
+        )
+    return networks
+
+
+# --- the baselines: a hook -----------------------------------------------------------------
+
+
+def baseline_networks(profile: str) -> list[MeasuredNetwork]:
+    """HOOK for the untrained network and the label-permutation (chance) baseline of the
+    chance chapter (`compendium.chapters.chance` / `compendium.measures.null`, being
+    built). Until they exist it returns no network, and `describe_networks` says so; when
+    they do, return them here as `MeasuredNetwork` objects (the rest of the page counts
+    them like any other network)."""
+    log.info("no baselines for profile %s yet: the chance chapter is not built", profile)
+    return []
+
+
+# --- the table -------------------------------------------------------------------------------
+
+
+def discussion_counts(
+    networks: Sequence[MeasuredNetwork], include_silent: bool = False
+) -> pd.DataFrame:
+    """`detectors.detector_counts` of every network, indexed by (network, layer), with a
+    ``role`` column (hidden or output)."""
+    parts = []
+    for network in networks:
+        counts = detectors.detector_counts(network.table, include_silent=include_silent)
+        counts.insert(
+            0, "role", ["hidden" if layer in network.hidden else "output" for layer in counts.index]
+        )
+        parts.append(pd.concat({network.name: counts}, names=["network"]))
+    return pd.concat(parts)
+
+
+def discussion_table(
+    counts: pd.DataFrame, networks: Sequence[MeasuredNetwork], reported: pd.DataFrame
+) -> pd.DataFrame:
+    """The page's one table: per network and layer, the units and how many clear each bar,
+    with the paper's count of grandmother units beside chapter 2's layers of the same name
+    (`paper.beside_paper`; the paper counts no units at the other two bars)."""
+    table = counts.rename(columns=detectors.COUNT_TITLES)
+    first = networks[0] if networks else None
+    paper_column = "paper: grandmother units (AlexNet, ImageNet)"
+    table[paper_column] = np.nan
+    if first is not None and first.chapter == "02_alexnet_results":
+        ours = counts.loc[first.name, ["grandmother"]].rename(columns={"grandmother": "n_localist"})
+        beside = paper.beside_paper(ours, _paper_localist(reported), key="layer", wide=True)
+        for layer, value in beside[("n_localist", "paper")].items():
+            table.loc[(first.name, layer), paper_column] = value
+    classes = {n.name: n.classes for n in networks}
+    table.insert(1, "classes", [classes[name] for name in table.index.get_level_values(0)])
+    return table
+
+
+def _paper_localist(reported: pd.DataFrame) -> pd.DataFrame:
+    return reported[reported["measure"] == "n_localist"]
+
+
+def describe_networks(
+    networks: Sequence[MeasuredNetwork], left_out: Sequence[str], baselines: Sequence[Any]
+) -> str:
+    """What the table holds: each network with its classes and images, what was left out,
+    and whether the baselines are there yet."""
+    lines = [
+        f"- **{n.name}**: {len(n.table):,} units of {', '.join(n.layers)}, against "
+        f"{n.classes}, on {n.images} ({n.n_images:,})"
+        + (f"; {'; '.join(n.notes)}" if n.notes else "")
+        + "."
+        for n in networks
+    ]
+    lines += [f"- Left out: {reason}." for reason in left_out]
+    if not baselines:
+        lines.append(
+            "- The untrained network and the chance (label-permutation) baseline are not "
+            "built yet in this version of the book: they join this table when they are."
+        )
+    return "\n".join(lines)
+
+
+def describe_silent_units(networks: Sequence[MeasuredNetwork], include_silent: bool) -> str:
+    """The silent-unit policy's note for each network that has silent units (a list), or
+    one sentence saying that none has any."""
+    lines = []
+    for network in networks:
+        note = detectors.leave_out_silent(network.table, include_silent).note()
+        if note:
+            lines.append(f"- **{network.name}**: {note}")
+    return "\n".join(lines) if lines else "No network here has a silent unit."
+
+
+def describe_each(counts: pd.DataFrame, networks: Sequence[MeasuredNetwork]) -> str:
+    """`detectors.describe_counts` for each network, one item each."""
+    return "\n".join(
+        f"- {detectors.describe_counts(counts.loc[n.name], n.name, n.hidden)}" for n in networks
+    )
+
+
+# --- the verdict -----------------------------------------------------------------------------
+
+
+def paper_findings(reported: pd.DataFrame) -> dict[str, str]:
+    """What the paper reports at each bar, for AlexNet on ImageNet, with its numbers from
+    `paper_numbers.csv` (the paper counts units only at the first bar)."""
+    value = _reported_value(reported)
+    localist = reported[reported["measure"] == "n_localist"]
+    layers = ", ".join(localist["layer"])
+    return {
+        "grandmother": (
+            f"none: {int(localist['value'].sum())} localist units in {layers} (Sec. 3.1)"
+        ),
+        "detector": (
+            "not counted; at each unit's best threshold (max informedness) at least "
+            f"{value('min_mi_false_alarm'):.0%} of the images above it were false alarms, so "
+            "no unit it measured had more hits than false alarms there (Sec. 3.1)"
+        ),
+        "zhou": (
+            f"many: {int(value('n_precision_above_0.9', layer='fc7')):,} fc7 units alone have "
+            f"a precision above .9, and Zhou et al.'s bar is "
+            f"{paper.as_printed(value('detector_precision'))} (Sec. 2, 3.1); the paper calls "
+            "such units mischaracterised"
+        ),
+    }
+
+
+def _reported_value(reported: pd.DataFrame):
+    def value(measure: str, layer: str | None = None) -> float:
+        rows = reported[reported["measure"] == measure]
+        if layer is not None:
+            rows = rows[rows["layer"] == layer]
+        if rows.empty:
+            raise KeyError(
+                f"paper_numbers.csv has no {measure!r}" + (f" for {layer}" if layer else "")
+            )
+        return float(rows["value"].iloc[0])
+
+    return value
+
+
+def bar_verdicts(
+    counts: pd.DataFrame, networks: Sequence[MeasuredNetwork], reported: pd.DataFrame
+) -> pd.DataFrame:
+    """One row per bar: the paper's finding (`paper_findings`) beside this run's, over the
+    hidden layers of every network (written from `counts`)."""
+    hidden = counts[counts["role"] == "hidden"]
+    found = paper_findings(reported)
+    rows = []
+    for bar in BARS:
+        rows.append(
+            {
+                "bar": detectors.COUNT_TITLES[bar],
+                "the paper (AlexNet on ImageNet)": found[bar],
+                "this run (hidden layers)": _run_finding(hidden, bar),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _run_finding(hidden: pd.DataFrame, bar: str) -> str:
+    per_network = hidden.groupby(level="network", sort=False)[[bar, "counted"]].sum()
+    total = int(per_network[bar].sum())
+    if total == 0:
+        return f"none of {int(per_network['counted'].sum()):,} hidden units in any network"
+    where = [
+        f"{int(row[bar]):,} of {int(row['counted']):,} in {name}"
+        for name, row in per_network.iterrows()
+        if row[bar]
+    ]
+    none = [name for name, row in per_network.iterrows() if not row[bar]]
+    text = f"{total:,} {'unit' if total == 1 else 'units'}: " + "; ".join(where)
+    return text + (f"; none in {', '.join(none)}" if none else "")
+
+
+def describe_verdict(counts: pd.DataFrame, networks: Sequence[MeasuredNetwork]) -> str:
+    """This run's conclusion, from the counts of the hidden layers: whether any network
+    has grandmother units or detectors by the paper's reasonable reading, and whether
+    Zhou's test passes more units than that reading does (the paper's point)."""
+    hidden = counts[counts["role"] == "hidden"]
+    cnn = [n.name for n in networks if n.chapter != "05_recurrent_control"]
+    in_cnns = hidden[hidden.index.get_level_values("network").isin(cnn)]
+    totals = {bar: int(in_cnns[bar].sum()) for bar in BARS}
+    n = int(in_cnns["counted"].sum())
+    if totals["grandmother"] == 0 and totals["detector"] == 0:
+        head = (
+            f"As in the paper, no hidden unit of this run's CNNs ({n:,} counted) clears either "
+            "of the first two bars: none is a grandmother unit or a detector by the paper's "
+            "reasonable reading."
+        )
+    elif totals["grandmother"] == 0:
+        head = (
+            f"Unlike the paper's conclusion, {totals['detector']:,} of the {n:,} hidden units of "
+            "this run's CNNs clear the paper's reasonable bar for a detector (a threshold with "
+            "more hits than misses and more hits than false alarms), although, as in the paper, "
+            "none is a grandmother unit."
+        )
+    else:
+        head = (
+            f"Unlike the paper's AlexNet, this run's CNNs have {totals['grandmother']:,} "
+            f"grandmother units and {totals['detector']:,} detectors by the paper's reasonable "
+            f"reading among {n:,} hidden units."
+        )
+    if totals["zhou"] > totals["detector"]:
+        tail = (
+            f" Zhou et al.'s precision test passes more of them ({totals['zhou']:,}) than the "
+            "reasonable bar does, the paper's point that precision overstates selectivity."
+        )
+    elif totals["zhou"] < totals["detector"]:
+        tail = (
+            f" Zhou et al.'s precision test passes fewer of them ({totals['zhou']:,}) than the "
+            "reasonable bar does: here precision does not overstate selectivity against it, "
+            "unlike the paper's finding."
+        )
+    else:
+        tail = f" Zhou et al.'s precision test passes as many ({totals['zhou']:,})."
+    return head + tail + _recurrent_sentence(hidden, networks)
+
+
+def _recurrent_sentence(hidden: pd.DataFrame, networks: Sequence[MeasuredNetwork]) -> str:
+    names = [n.name for n in networks if n.chapter == "05_recurrent_control"]
+    if not names:
+        return ""
+    parts = [
+        f"{int(hidden.loc[(name, 'hidden'), 'grandmother']):,} of "
+        f"{int(hidden.loc[(name, 'hidden'), 'counted']):,} in {name}"
+        for name in names
+        if (name, "hidden") in hidden.index
+    ]
+    return f" Grandmother units in the recurrent control: {'; '.join(parts)}."
+
+
+def describe_why(networks: Sequence[MeasuredNetwork], reported: pd.DataFrame) -> str:
+    """Why the bars may fall differently here: the detector bar lets through fewer false
+    alarms than hits, i.e. with C classes of equal size a false-positive rate below about
+    1 / (C - 1), far easier to meet with this run's classes than with the paper's 1,000."""
+    paper_c = int(_reported_value(reported)("n_classes"))
+    ours = sorted({n.n_classes for n in networks if n.chapter != "05_recurrent_control"})
+    if not ours:
+        return ""
+    rates = ", ".join(f"1/{c - 1} = {1 / (c - 1):.3f} with {c} classes" for c in ours)
+    return (
+        "Why the counts may differ from the paper's: a unit clears the reasonable bar when, "
+        "at some threshold that takes in more than half of a class, fewer images of the other "
+        "classes than of the class itself lie above it. With C classes of equal size that "
+        "means a false-positive rate below about 1/(C - 1): "
+        f"{rates} here, against 1/{paper_c - 1} = {1 / (paper_c - 1):.4f} among the paper's "
+        f"{paper_c:,} ImageNet classes. The same bar is far easier to clear with few classes, "
+        "so counts from this run's networks cannot stand in for AlexNet's; the "
+        "`alexnet-merged` profile applies the bars to the authors' own activations."
+    )

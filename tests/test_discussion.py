@@ -1,0 +1,229 @@
+"""The detector bars counted per layer, the silent-unit policy, and the Discussion chapter's
+verdicts (compendium.chapters.detectors and compendium.chapters.discussion): each sentence
+must follow the numbers it is written from."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_measures import relu_like
+
+from compendium.build.pipeline import chapter_parameters
+from compendium.build.profiles import load_profile
+from compendium.chapters import detectors, discussion, paper
+from compendium.chapters.detectors import DetectorTableError
+from compendium.measures import unit_measures
+
+
+def fake_table(rows: list[dict], layer: str = "fc6") -> pd.DataFrame:
+    """A measures table with just the columns the bars read; every unit active unless
+    `silent` is given."""
+    table = pd.DataFrame(
+        {
+            "layer": layer,
+            "unit": range(len(rows)),
+            "localist": [r.get("localist", False) for r in rows],
+            "detector": [r.get("detector", False) for r in rows],
+            "precision_60": [r.get("precision_60", 0.2) for r in rows],
+            "max_informedness": [r.get("mi", 0.3) for r in rows],
+            "mi_recall": [1.0 if r.get("silent") else 0.6 for r in rows],
+            "mi_specificity": [0.0 if r.get("silent") else 0.7 for r in rows],
+        }
+    )
+    return table
+
+
+def measured_network(
+    x: np.ndarray, labels: np.ndarray, name: str = "net"
+) -> discussion.MeasuredNetwork:
+    table = unit_measures(x, labels, progress=False).reset_index().assign(layer="fc6")
+    return discussion.MeasuredNetwork(
+        name=name,
+        chapter="02_alexnet_results",
+        classes=f"its {labels.max() + 1} classes",
+        n_classes=int(labels.max() + 1),
+        n_images=len(labels),
+        images="test images",
+        table=table,
+        hidden=("fc6",),
+    )
+
+
+# --- silent units ----------------------------------------------------------------------------
+
+
+def test_silent_units_are_exactly_the_constant_ones():
+    rng = np.random.default_rng(0)
+    x, labels = relu_like(rng, n_units=30, decimals=0)  # few values: some units near-constant
+    x[:, 3] = 0.7  # constant but not zero
+    x[:, 4] = 0
+    x[5, 4] = 0.1  # one image above zero: not silent
+    silent = detectors.silent_units(unit_measures(x, labels))
+    np.testing.assert_array_equal(silent.to_numpy(), x.max(axis=0) == x.min(axis=0))
+    assert silent[0] and silent[3] and not silent[4]
+
+
+def test_silent_units_are_left_out_counted_and_named():
+    table = pd.concat(
+        [
+            fake_table([{"silent": True}, {}, {}], layer="conv5"),
+            fake_table([{"silent": True}, {"silent": True}, {}, {}], layer="fc6"),
+        ],
+        ignore_index=True,
+    )
+    split = detectors.leave_out_silent(table)
+    assert len(split.kept) == 4 and split.n_silent == 3
+    assert split.per_group().to_dict() == {"conv5": 1, "fc6": 2}
+    note = split.note()
+    assert note.startswith("3 silent units")
+    assert "1 of conv5's 3, 2 of fc6's 4" in note and "include_silent = True" in note
+    kept = detectors.leave_out_silent(table, include_silent=True)
+    assert len(kept.kept) == 7 and "kept" in kept.note()
+    assert detectors.leave_out_silent(fake_table([{}, {}])).note() == ""
+    with pytest.raises(DetectorTableError, match="True or False"):
+        detectors.leave_out_silent(table, include_silent="no")
+
+
+def test_a_table_without_the_columns_is_refused_with_the_fix():
+    with pytest.raises(DetectorTableError, match="measure the units again"):
+        detectors.detector_counts(pd.DataFrame({"layer": ["fc6"], "precision_60": [0.5]}))
+
+
+# --- the bars ----------------------------------------------------------------------------------
+
+
+def test_zhou_test_is_exact_at_three_quarters():
+    table = fake_table([{"precision_60": p} for p in (45 / 60, 44 / 60, 0.75000001, 1.0)])
+    table.loc[2, "precision_60"] = 0.7499999999999  # 45 / 60 read back from a CSV file
+    assert detectors.zhou_detector(table).tolist() == [True, False, True, True]
+
+
+def test_counts_per_layer_at_each_bar():
+    table = pd.concat(
+        [
+            fake_table(
+                [
+                    {"localist": True, "detector": True, "precision_60": 1.0},
+                    {"detector": True, "precision_60": 0.8},
+                    {"precision_60": 0.9},
+                    {"silent": True, "precision_60": 1.0},  # ties decide its precision
+                ],
+                layer="conv5",
+            ),
+            fake_table([{}, {"detector": True}], layer="fc6"),
+        ],
+        ignore_index=True,
+    )
+    counts = detectors.detector_counts(table)
+    assert list(counts.index) == ["conv5", "fc6"]
+    assert counts.loc["conv5"].to_dict() == {
+        "units": 4,
+        "silent": 1,
+        "counted": 3,
+        "grandmother": 1,
+        "detector": 2,
+        "zhou": 3,
+    }
+    assert counts.loc["fc6", "detector"] == 1 and counts.loc["fc6", "zhou"] == 0
+    with_silent = detectors.detector_counts(table, include_silent=True)
+    assert with_silent.loc["conv5", "counted"] == 4 and with_silent.loc["conv5", "zhou"] == 4
+
+
+def test_the_sentence_on_a_network_follows_its_counts():
+    plain = fake_table([{}, {}, {}], layer="fc6")
+    planted = fake_table([{"detector": True}, {}, {}], layer="fc6")
+    before = detectors.describe_counts(detectors.detector_counts(plain), "net", ["fc6"])
+    after = detectors.describe_counts(detectors.detector_counts(planted), "net", ["fc6"])
+    assert "no unit clears the reasonable detector bar" in before
+    assert "1 unit (33.3%) clears the reasonable detector bar (1 in fc6)" in after
+    output = pd.concat([planted, fake_table([{"detector": True}], layer="fc8")])
+    text = detectors.describe_counts(detectors.detector_counts(output), "net", ["fc6"])
+    assert "Its output layer (fc8, 1 unit): 0 clear the grandmother bar, 1 the reasonable" in text
+
+
+def test_a_unit_clears_a_bar_when_it_does_under_some_labeling():
+    first = fake_table([{"detector": True, "mi": 0.2}, {"mi": 0.5}, {}])
+    second = fake_table([{"mi": 0.9}, {"precision_60": 0.8, "mi": 0.1}, {}])
+    pooled = detectors.any_labeling([first.set_index("unit"), second.set_index("unit")])
+    assert pooled["detector"].tolist() == [True, False, False]
+    assert pooled["zhou_detector"].tolist() == [False, True, False]
+    assert pooled["labeling"].tolist() == [1, 0, 0]  # the labeling of highest informedness
+
+
+# --- the Discussion's verdicts -------------------------------------------------------------
+
+
+def planted_detector_data(planted: bool) -> tuple[np.ndarray, np.ndarray]:
+    """A relu-like layer with every class-like unit blurred, and optionally one unit that
+    clears the detector bar for class 0 without being a grandmother unit."""
+    rng = np.random.default_rng(5)
+    labels = np.repeat(np.arange(10), 40)
+    x = rng.random((400, 12)).astype(np.float32)  # unrelated to the classes
+    if planted:
+        x[:, 0] = np.where(labels == 0, 0.8 + 0.2 * rng.random(400), 0.0)
+        x[np.flatnonzero(labels == 0)[:5], 0] = 0  # five of its class below: not localist
+        x[np.flatnonzero(labels == 3)[:10], 0] = 0.9  # ten false alarms among the hits
+    return x, labels
+
+
+def test_the_verdict_changes_when_a_detector_is_planted():
+    reported = paper.reported()
+    sentences = {}
+    for planted in (False, True):
+        network = measured_network(*planted_detector_data(planted))
+        counts = discussion.discussion_counts([network])
+        assert counts.loc[("net", "fc6"), "grandmother"] == 0
+        assert counts.loc[("net", "fc6"), "detector"] == int(planted)
+        sentences[planted] = discussion.describe_verdict(counts, [network])
+        verdicts = discussion.bar_verdicts(counts, [network], reported)
+        assert len(verdicts) == 3
+        assert verdicts.iloc[1, 2] == (
+            "1 unit: 1 of 12 in net" if planted else "none of 12 hidden units in any network"
+        )
+    assert sentences[False].startswith("As in the paper, no hidden unit")
+    assert sentences[True].startswith("Unlike the paper's conclusion, 1 of the 12 hidden units")
+
+
+def test_the_table_puts_the_papers_grandmother_counts_beside_chapter_2s_layers():
+    reported = paper.reported()
+    network = measured_network(*planted_detector_data(True))
+    counts = discussion.discussion_counts([network])
+    table = discussion.discussion_table(counts, [network], reported)
+    paper_value = reported[(reported["measure"] == "n_localist") & (reported["layer"] == "fc6")]
+    column = "paper: grandmother units (AlexNet, ImageNet)"
+    assert table.loc[("net", "fc6"), column] == paper_value["value"].iloc[0]
+    assert table.loc[("net", "fc6"), "classes"] == "its 10 classes"
+
+
+def test_the_papers_findings_come_from_its_numbers():
+    reported = paper.reported()
+    found = discussion.paper_findings(reported)
+    lowest = reported.loc[reported["measure"] == "min_mi_false_alarm", "value"].iloc[0]
+    assert f"{lowest:.0%}" in found["detector"]
+    changed = reported.copy()
+    changed.loc[changed["measure"] == "min_mi_false_alarm", "value"] = 0.5
+    assert "50%" in discussion.paper_findings(changed)["detector"]
+
+
+def test_the_reason_is_computed_from_the_class_counts():
+    reported = paper.reported()
+    network = measured_network(*planted_detector_data(False))
+    text = discussion.describe_why([network], reported)
+    assert "1/9 = 0.111 with 10 classes" in text
+    paper_c = int(reported.loc[reported["measure"] == "n_classes", "value"].iloc[0])
+    assert f"1/{paper_c - 1}" in text
+
+
+def test_unknown_chapters_are_refused():
+    with pytest.raises(discussion.DiscussionError, match="cannot use '03_activation"):
+        discussion.check_chapters(["02_alexnet_results", "03_activation_maximisation"])
+    with pytest.raises(discussion.DiscussionError, match="a list of chapter names"):
+        discussion.check_chapters("02_alexnet_results")
+
+
+def test_chapter_parameters_are_the_notebooks_defaults_with_the_profiles_values():
+    params = chapter_parameters("smoke", "05_recurrent_control")
+    section = load_profile("smoke").params["05_recurrent_control"]
+    assert params == {**section, "profile": "smoke"}
+    assert chapter_parameters("alexnet-merged", "05_recurrent_control")["n_letters"] == 10
