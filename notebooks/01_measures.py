@@ -18,7 +18,8 @@
 # This chapter defines every number the later chapters compute for a unit, works through
 # a ten-image example by hand and by code, and then rebuilds the three made-up units with
 # which {cite:t}`gale2020` argue, in their Appendix C (Fig. A2), that a high class-mean
-# contrast need not mean a selective unit.
+# contrast need not mean a selective unit. It ends with exercises and with the command that
+# reruns it with other parameters.
 
 # %% tags=["parameters"]
 profile = "default"  # the profile that produced this page
@@ -28,19 +29,18 @@ seed = 0  # seed of the generated units and of the jitter in the plots
 n_seeds = 200  # seeds for the tie-breaking experiment at the end
 
 # %% tags=["remove-input"]
-import numpy as np
-import pandas as pd
 from IPython.display import Markdown, display
 
 from compendium.chapters import (
+    downloads,
+    exercises,
     explorer,
     page,
     paper,
     plots,
 )
+from compendium.chapters import measures_page as chapter
 from compendium.inputs import synthetic
-from compendium.measures import unit_measures
-from compendium.measures.classes import top_n_cut
 
 page.setup(
     profile,
@@ -50,7 +50,9 @@ page.setup(
         "seed": seed,
         "n_seeds": n_seeds,
     },
+    run=chapter.run_description(n_classes, n_items, seed),
 )
+reported = paper.reported()
 
 # %% [markdown]
 # ## The setting
@@ -98,9 +100,12 @@ page.setup(
 # $$\text{CCMAS} = \frac{\mu_A - \mu_{\neg A}}{\mu_A + \mu_{\neg A}},
 # \qquad A = \arg\max_c \mu_c .$$
 #
-# With non-negative activations it runs from $-1$ to $1$, and it is $1$ exactly when the
-# images outside $A$ are all silent. Here $\mu_{\neg A}$ pools every image outside $A$, as
-# the paper's text and the authors' code do. Two variants appear beside it:
+# With non-negative activations and $A$ the class with the highest mean, $\mu_A$ is at least
+# the mean of the other images, so CCMAS runs from $0$ (every class has the same mean) to
+# $1$, which it reaches exactly when the images outside $A$ are all silent. (The same
+# formula for any other class can be negative, down to $-1$.) Here $\mu_{\neg A}$ pools
+# every image outside $A$, as the paper's text and the authors' code do. Two variants appear
+# beside it:
 #
 # - **CCMAS2** applies the same formula to the class with the *second*-highest mean. The
 #   paper's Appendix C uses it to ask whether a unit that looks selective for one class
@@ -147,8 +152,9 @@ page.setup(
 # with the hit rate and specificity there.
 #
 # The paper also reports a **false-alarm rate** at that threshold, and its numbers (for
-# example, that over 99% of the images above a unit's best threshold came from other
-# classes) show that it means the share of *detected* images that are wrong,
+# example, that nearly all of the images above a unit's best threshold came from other
+# classes, for a unit whose best threshold left most other images below it) show that it
+# means the share of *detected* images that are wrong,
 #
 # $$\text{false-alarm proportion} = \frac{FP}{TP + FP},$$
 #
@@ -162,15 +168,11 @@ page.setup(
 # Ten images of three classes, A, B and C, are small enough to check by hand. Here they
 # are, sorted from the most to the least active:
 
-# %%
+# %% tags=["remove-input"]
 activations, labels, class_names = synthetic.worked_example()
-example = pd.DataFrame(
-    {
-        "class": [class_names[c] for c in labels],
-        "activation": activations[:, 0],
-    }
-)
-example.T
+example = chapter.example_table(activations, labels, class_names)
+display(example)
+display(downloads.csv_download(example, "worked_example_images"))
 
 # %% [markdown]
 # With ten images a top 60 makes no sense, so the example ranks the top 5 and top 10
@@ -181,46 +183,22 @@ example.T
 # two A images above 6 give recall 2/4 = 0.5 at perfect precision. The best threshold is
 # 5: it catches three of the four A images (hit rate 0.75) and one of the six others
 # (specificity 5/6), so the maximum informedness is $0.75 - 1/6 \approx 0.583$, and one in
-# four of the images above it is a false alarm. The code gives:
+# four of the images above it is a false alarm. The code gives the same numbers (the
+# chapter stops with an error if the two columns ever disagree):
 
 # %%
-by_hand = {
-    "precision_5": 0.6,
-    "n_classes_top10": 3,
-    "ccmas": 0.4227,
-    "ccmas_classmean": 0.4375,
-    "ccmas_2": -0.2857,
-    "localist": False,
-    "recall_p100": 0.5,
-    "recall_p95": 0.5,
-    "max_informedness": 0.5833,
-    "mi_threshold": 5.0,
-    "mi_recall": 0.75,
-    "mi_specificity": 0.8333,
-    "mi_false_alarm": 0.25,
-    "mi_fpr": 0.1667,
-}
-example_measures = unit_measures(activations, labels, top=(5, 10)).iloc[0]
-worked = pd.DataFrame(
-    {
-        "by hand": pd.Series(by_hand, dtype=object),
-        "this run": example_measures[list(by_hand)],
-    }
-)
-worked
+worked, example_measures = chapter.worked_example(activations, labels)
 
-# %% [markdown]
-# The notebook stops here if the two columns ever disagree:
-
-# %%
-this_run = worked["this run"].astype(float)
-assert np.allclose(this_run, worked["by hand"].astype(float), atol=1e-4)
+# %% tags=["remove-input"]
+display(worked)
+display(downloads.csv_download(worked, "worked_example_measures"))
 
 # %% [markdown]
 # The same example as a jitterplot. Each dot is an image, placed along the horizontal axis
 # by its activation; the vertical position is random and only keeps dots apart. Hover a
 # dot to see its class and activation. The dashed rules mark the cut below the top 5 and
-# the threshold of maximum informedness.
+# the threshold of maximum informedness, in the colours they have on every page of this
+# book: red for the top-$n$ cut, green for the threshold of maximum informedness.
 
 # %%
 x_example = activations[:, 0]
@@ -230,10 +208,7 @@ plots.jitterplot(
     class_names,
     "worked example",
     highlight_class=0,
-    thresholds={
-        "top-5 cut": top_n_cut(x_example, 5),
-        "max-informedness threshold": example_measures["mi_threshold"],
-    },
+    thresholds=chapter.example_thresholds(x_example, example_measures),
     seed=seed,
 )
 
@@ -260,8 +235,8 @@ explorer.threshold_slider_chart(
 # %% [markdown]
 # ## Three made-up units: the paper's Fig. A2
 #
-# {cite:t}`gale2020` invent three units over 10 classes of 100 images each, to show that
-# CCMAS can disagree with what anyone would call selectivity. Class 0 is the class of
+# {cite:t}`gale2020` invent three units over ten classes of a hundred images each, to show
+# that CCMAS can disagree with what anyone would call selectivity. Class 0 is the class of
 # interest in all three:
 #
 # - **(a) one active item**: a single image of class 0 activates the unit; every other
@@ -278,76 +253,31 @@ explorer.threshold_slider_chart(
 # %%
 cases = synthetic.figure_a2_cases(n_classes, n_items, seed=seed)
 names = [f"class {c}" for c in range(n_classes)]
-case_titles = {
-    "a_one_active_item": "(a) one active item",
-    "b_grandmother": "(b) grandmother cell",
-    "c_one_class_above": "(c) one class above the rest",
-}
-measures = pd.DataFrame(
-    {case: unit_measures(x[:, None], y).iloc[0] for case, (x, y) in cases.items()}
-).T
-shown = [
-    "ccmas",
-    "precision_60",
-    "precision_100",
-    "n_classes_top100",
-    "localist",
-    "recall_p100",
-    "recall_p95",
-    "max_informedness",
-    "mi_recall",
-    "mi_specificity",
-    "mi_false_alarm",
-    "ccmas_2",
-    "ccmas_classmean",
-]
-measures[shown].rename(index=case_titles).T
+measures = chapter.fig_a2_measures(cases)
+
+# %% tags=["remove-input"]
+fig_a2 = chapter.fig_a2_table(measures)
+display(fig_a2)
+display(downloads.csv_download(fig_a2, "fig_a2_units"))
 
 # %% [markdown]
 # The figure in the paper gives two numbers per unit, CCMAS and precision. Beside this
 # run's values (the figure does not say whether its precision counts the top 60 or the top
 # 100; Appendix B of the paper uses 100, so that is the column compared):
 
-# %%
-comparison = paper.beside_paper(
-    measures, paper.reported("Fig. A2"), only_reported=True, tolerance=0.005
-)
-comparison.replace({"case": case_titles}).set_index(["case", "measure"])
-
 # %% tags=["remove-input"]
-differ = [
-    f"{case_titles[row['case']]}, {row['measure']} ({row['this run']:.2f} "
-    f"here, {row['paper']:.2f} in the paper)"
-    for _, row in comparison[~comparison["agrees"]].iterrows()
-]
-verdict = (
-    "differs from the paper for " + "; ".join(differ) + "."
-    if differ
-    else "matches every reported number to two decimals."
-)
-if n_items < 100:
-    verdict += (
-        f" With only {n_items} images per class, no class can fill a top"
-        " 100, so precision of the top 100 cannot reach the paper's values:"
-        " this profile is not a like-for-like comparison."
-    )
-display(Markdown(f"**This run (profile `{profile}`)** {verdict}"))
+comparison = chapter.fig_a2_comparison(measures, reported)
+display(comparison)
+display(downloads.csv_download(comparison, "fig_a2_beside_paper"))
+display(Markdown(chapter.describe_fig_a2(comparison, n_items, profile)))
 
 # %% [markdown]
 # What the three units teach:
-#
-# - Units (a) and (b) get the **same, perfect CCMAS of 1**, because in both every image
-#   outside class 0 is silent, so $\mu_{\neg A} = 0$. Yet (a) responds to one image of its
-#   class and (b) to all of them. CCMAS cannot tell a unit that fires for
-#   a class from one that fires for a single picture.
-# - Unit (c) is as selective as a unit can be: every image of class 0 lies above every
-#   other image, so it is localist, yet its CCMAS is close to 0, because the class means
-#   differ by only 0.1 on top of a large shared activation. The paper reports .06, and
-#   this generator, which keeps the paper's 0.1 lift, lands on the same value to two
-#   decimals.
-# - The signal-detection measures read the three units the way a person would: maximum
-#   informedness is 1 for (b) and (c) and nearly 0 for (a), where the best threshold
-#   catches one image of its class.
+
+# %% tags=["remove-input"]
+display(Markdown(chapter.describe_lessons(measures, reported, n_items)))
+
+# %% [markdown]
 #
 # **Why precision can differ for unit (a).** Unit (a) has one active image, so its top
 # 100 is that image plus 99 of the images that gave exactly 0. Which 99 is settled only by
@@ -360,39 +290,28 @@ display(Markdown(f"**This run (profile `{profile}`)** {verdict}"))
 #   100, and among 99 zeros drawn at random some class other than class 0 often holds
 #   the most. The share of class 0 alone would be, on average,
 #   $(1 + 99 \cdot \tfrac{n-1}{N-1}) / 100$, with $n$ the images per class and $N$ all
-#   images: 0.108 for 10 classes of 100, which rounds to the paper's .11.
-#
-# The paper says neither how it broke ties nor which class it counted for this unit. The
-# next cell repeats the generation with many seeds to show how far the number moves.
-
-
-# %%
-def unit_a(seed: int) -> tuple[np.ndarray, np.ndarray]:
-    units = synthetic.figure_a2_cases(n_classes, n_items, seed)
-    return units["a_one_active_item"]
-
-
-precision_a = pd.DataFrame(
-    [unit_measures(x[:, None], y).iloc[0] for x, y in (unit_a(s) for s in range(n_seeds))]
-)
-top_class_is_0 = (precision_a["precision_100_class"] == 0).mean()
-p100 = precision_a["precision_100"].astype(float)
-n_total = n_classes * n_items
-class0_share = (1 + 99 * (n_items - 1) / (n_total - 1)) / 100
-precision_a[["precision_60", "precision_100"]].astype(float).describe()
+#   images.
 
 # %% tags=["remove-input"]
+display(Markdown(chapter.describe_expected_share(n_classes, n_items, reported)))
+
+# %% [markdown]
+# The paper says neither how it broke ties nor which class it counted for this unit. The
+# next cell repeats the generation with many seeds to show how far the number moves (the
+# table sums up precision of the top 60 and top 100 and, for comparison, maximum
+# informedness, over the seeds).
+
+# %%
+seeds = chapter.precision_seeds(n_classes, n_items, n_seeds)
+
+# %% tags=["remove-input"]
+seeds_summary = chapter.seeds_summary(seeds)
+display(seeds_summary)
+display(downloads.csv_download(seeds_summary, "precision_over_seeds_summary"))
 display(
-    Markdown(
-        f"Over {n_seeds} seeds, precision of the top 100 for unit (a) averages "
-        f"{p100.mean():.3f} (standard deviation {p100.std():.3f}, range "
-        f"{p100.min():.2f} to {p100.max():.2f}); the class holding most of the "
-        f"top 100 was class 0 in {top_class_is_0:.0%} of the seeds. The share "
-        f"expected for class 0 alone is {class0_share:.3f}; the paper reports "
-        f".11. The seed used above ({seed}) gave "
-        f"{measures.loc['a_one_active_item', 'precision_100']:.2f}."
-    )
+    downloads.csv_download(seeds, "precision_over_seeds", label="Every seed's measures as CSV:")
 )
+display(Markdown(chapter.describe_precision_seeds(seeds, measures, seed, reported)))
 
 # %% [markdown]
 # The lesson carries over to real layers, where a unit often answers a large share of the
@@ -404,56 +323,61 @@ display(
 # ## Jitterplots of the three units
 #
 # In each plot the images of class 0 are blue diamonds and all other images grey dots.
-# The red rule is the cut below the 60 most active images (the precision threshold) and
-# the green one the threshold at which informedness is highest. Hover any dot or rule for
-# its exact value.
+# As on every page of the book, the red rule is the cut below the 60 most active images (the
+# precision threshold) and the green one the threshold at which informedness is highest.
+# Hover any dot or rule for its exact value.
 
 
 # %%
-def case_thresholds(case: str) -> dict[str, float]:
-    """The top-60 cut and the max-informedness threshold of one unit."""
-    x, _ = cases[case]
-    return {
-        "top-60 cut": top_n_cut(x, 60),
-        "max-informedness threshold": measures.loc[case, "mi_threshold"],
-    }
-
-
 def case_jitterplot(case: str):
     x, y = cases[case]
     return plots.jitterplot(
         x,
         y,
         names,
-        case_titles[case],
+        chapter.CASE_TITLES[case],
         highlight_class=0,
-        thresholds=case_thresholds(case),
+        thresholds=chapter.case_thresholds(x, measures.loc[case]),
         seed=seed,
     )
 
 
 case_jitterplot("a_one_active_item")
 
-# %% [markdown]
-# In unit (a) a single blue diamond stands at 1, alone; every other image, of class 0
-# or not, piles up at 0. The cut below the top 60 falls among those zeros: the top 60 is one
-# active image and 59 silent ones.
+# %% tags=["remove-input"]
+display(
+    Markdown(
+        chapter.describe_case_plot(
+            "a_one_active_item", *cases["a_one_active_item"], measures.loc["a_one_active_item"]
+        )
+    )
+)
 
 # %%
 case_jitterplot("b_grandmother")
 
-# %% [markdown]
-# Unit (b) is the picture of a grandmother cell: class 0 forms a block clear of every
-# other image. The best threshold sits at the block's left edge, where it catches every
-# image of class 0 and nothing else; the top-60 cut falls inside the block.
+# %% tags=["remove-input"]
+display(
+    Markdown(
+        chapter.describe_case_plot(
+            "b_grandmother", *cases["b_grandmother"], measures.loc["b_grandmother"]
+        )
+    )
+)
 
 # %%
 case_jitterplot("c_one_class_above")
 
+# %% tags=["remove-input"]
+display(
+    Markdown(
+        chapter.describe_case_plot(
+            "c_one_class_above", *cases["c_one_class_above"], measures.loc["c_one_class_above"]
+        )
+    )
+)
+
 # %% [markdown]
-# Unit (c) separates class 0 just as cleanly, only on top of a high shared activation.
-# That shared activation is what drags CCMAS down.
-#
 # ## Histograms
 #
 # A histogram counts images per activation bin. The paper uses one (its Fig. 4) to show
@@ -468,9 +392,9 @@ def case_histogram(case: str, which: str):
         x,
         y,
         names,
-        case_titles[case],
+        chapter.CASE_TITLES[case],
         highlight_class=0,
-        thresholds=case_thresholds(case),
+        thresholds=chapter.case_thresholds(x, measures.loc[case]),
         which=which,
     )
 
@@ -484,6 +408,27 @@ case_histogram("c_one_class_above", which="all")
 # ## What the next chapters take from this one
 #
 # The same `unit_measures` call, run on every unit of a trained network's layers, produces
-# the distributions of the next chapter. Keep the three units in mind when reading them: a
-# high CCMAS or precision is consistent with a unit like (b), but also with a unit like
-# (a), and only the signal-detection measures tell the two apart.
+# the distributions of the next chapter.
+
+# %% tags=["remove-input"]
+display(Markdown(chapter.describe_takeaway(measures)))
+
+# %% [markdown]
+# ## Exercises
+
+# %% tags=["remove-input"]
+display(exercises.block(chapter.exercises(activations, labels, example_measures, measures, seeds)))
+
+# %% [markdown]
+# (ch-measures-rerun)=
+# ## Rerunning this chapter
+#
+# The chapter's units are made up, so it needs no data, network or recording and reruns in
+# seconds. For instance, with twenty classes of fifty images for the units of Fig. A2:
+
+# %% tags=["remove-input"]
+from compendium.build import recipes  # here: it loads the build layer, after the banner
+
+display(
+    recipes.rerun_recipe("01_measures", {"n_classes": 20, "n_items": 50}, reads_recording=False)
+)

@@ -13,7 +13,7 @@
 
 # %% [markdown]
 # (ch-other-cnns)=
-# # Network Dissection's detectors under the other measures
+# # Network Dissection's detectors under the paper's measures
 #
 # Network Dissection {cite:p}`bau2017,zhou2019dissection` names a unit after the concept
 # whose segmentation masks its strongest activations overlap best, and calls it a detector
@@ -27,7 +27,9 @@
 # The paper copied the unit lists from the Network Dissection website. This chapter runs
 # Network Dissection itself, on networks trained here, so that both verdicts, the
 # dissection's and the measures', concern the same units, the same images and the same
-# code. Footwear (sandal, sneaker, ankle boot) plays the part of 'bus'.
+# code. On Fashion-MNIST a super-category of three classes plays the part of 'bus' (the
+# banner below names it), and the verdict on each nominated unit comes from the paper's
+# own three bars for a detector (see {ref}`ch-discussion`).
 
 # %% tags=["parameters"]
 profile = "default"  # the profile that produced this page (set by the pipeline)
@@ -56,47 +58,29 @@ nets = [  # fashion-mnist: name, arch, task (classes|coarse), layer [, epochs, m
 ]
 super_category = "footwear"  # the concept that plays 'bus'
 super_category_classes = None  # None: compendium.inputs.categories; imagenet: its WordNet ids
-quantile = 0.005  # share of each unit's map values above its threshold (published: 0.005)
-iou_threshold = 0.04  # IoU above which a unit detects its best concept (published: 0.04)
+quantile = 0.005  # share of each unit's map values above its threshold (Network Dissection's)
+iou_threshold = 0.04  # IoU above which a unit detects its best concept (Network Dissection's)
 published_quantile = 0.005  # the first network is also dissected with this quantile
 nominate_rule = "label"  # "label": best concept is the super-category; "iou": IoU only
 epochs = 2  # training epochs of the networks that do not set their own
 n_train = None  # None: all 60,000 training images
 n_images = None  # test images to dissect and measure; None: all 10,000
-top_n = 100  # the N of the top-N precision (the paper's Tables A3-A5: 100)
-max_points = None  # most points per jitterplot (all images of the super-category are drawn)
+top_n = 100  # the N of the top-N precision (the N of the paper's Tables A3-A5)
+max_points = None  # about this many points per jitterplot, each class in its share; None: all
+include_silent = False  # True: count the units that give every image one activation
 threads = 2  # CPU threads for training and dissection
 seed = 0  # seed of the training and of the jitter
 image_folder = None  # imagenet: the ILSVRC-2012 folder, one sub-folder per WordNet id
 synsets = None  # imagenet: 'wnid name' lines; None: ImageNet-1k's order
-max_per_class = 100  # imagenet: the first images of each class, as in Appendix D
+max_per_class = 100  # imagenet: the first images of each class (Appendix D's number)
 
-# %% tags=["remove-input"]
+# %% tags=["remove-input", "remove-stderr"]
 from IPython.display import display
 
 from compendium.build.profiles import expand  # ${NAME} in a profile: an environment variable
 from compendium.chapters import dissection_page, other_cnns, page, paper
 from compendium.chapters.other_cnns import Settings
 
-page.setup(
-    profile,
-    {
-        "data": data,
-        "nets": [n["name"] for n in nets],
-        "layers": [n["layer"] for n in nets],
-        "super_category": super_category,
-        "quantile": quantile,
-        "iou_threshold": iou_threshold,
-        "published_quantile": published_quantile,
-        "nominate_rule": nominate_rule,
-        "epochs": epochs,
-        "n_train": n_train,
-        "n_images": n_images,
-        "top_n": top_n,
-        "seed": seed,
-    },
-    max_columns=30,
-)
 settings = Settings.from_parameters(
     data=data,
     super_category=super_category,
@@ -116,7 +100,33 @@ settings = Settings.from_parameters(
     synsets=synsets,
     max_per_class=max_per_class,
 )
+page.setup(
+    profile,
+    {
+        "data": data,
+        "nets": [n["name"] for n in nets],
+        "layers": [n["layer"] for n in nets],
+        "super_category": super_category,
+        "quantile": quantile,
+        "iou_threshold": iou_threshold,
+        "published_quantile": published_quantile,
+        "nominate_rule": nominate_rule,
+        "epochs": epochs,
+        "n_train": n_train,
+        "n_images": n_images,
+        "top_n": top_n,
+        "max_points": max_points,
+        "include_silent": include_silent,
+        "seed": seed,
+    },
+    run=dissection_page.run_description(settings, nets),
+    max_columns=30,
+)
 reported = paper.reported()
+run = other_cnns.run_networks(settings, expand(nets, profile))
+
+# %% tags=["remove-input"]
+display(dissection_page.summary_box(run, reported, profile, include_silent))
 
 # %% [markdown]
 # ## Network Dissection in five steps
@@ -125,11 +135,12 @@ reported = paper.reported()
 # convolutional layer at a time:
 #
 # 1. **Maps.** Every image goes through the network; each unit gives a map of activations
-#    over the positions of the layer (7 x 7 in the last convolutional layers here).
+#    over the positions of the layer.
 # 2. **Threshold.** Over all images and positions together, a unit's threshold is the
-#    value that only its top 0.5% of map values exceed. The compendium streams the maps
-#    and keeps, per unit, just the largest values needed to place that quantile exactly,
-#    so memory grows with the number of kept values, not with the number of images.
+#    value that only a small share of its map values exceed: the *quantile*. The compendium
+#    streams the maps and keeps, per unit, just the largest values needed to place that
+#    quantile exactly, so memory grows with the number of kept values, not with the number
+#    of images.
 # 3. **Unit masks.** Each map is enlarged (bilinear interpolation) to the resolution of the
 #    concept masks and cut at the threshold: the unit's mask is where it is above it.
 # 4. **IoU.** For a concept $c$, sum over all images the pixels where the unit's mask and
@@ -138,14 +149,18 @@ reported = paper.reported()
 #    $$\text{IoU}(u, c) = \frac{\sum_i |M_{u,i} \cap L_{c,i}|}{\sum_i |M_{u,i} \cup L_{c,i}|}.$$
 #
 # 5. **Label.** The unit is named after the concept with the highest IoU, and counted as a
-#    detector of it when that IoU exceeds 0.04.
-#
-# The two constants, the quantile (0.005) and the IoU threshold (0.04), are parameters of
-# this page. **Concepts and their masks.** Fashion-MNIST photographs show one garment on a
-# black background, so the garment's pixels (those above 0) are a ready-made segmentation.
-# A concept's mask in an image is the garment when the image belongs to one of the
-# concept's classes, and empty otherwise. The concepts are the ten classes and the two
-# super-categories, footwear and upper body. Where Network Dissection probes a network
+#    detector of it when that IoU exceeds the *IoU threshold*.
+
+# %% tags=["remove-input"]
+display(page.myst(dissection_page.describe_dissection_settings(settings)))
+
+# %% [markdown]
+# Both constants are parameters of this page, and Network Dissection's published values
+# are its defaults. **Concepts and their masks.** Fashion-MNIST photographs show one garment
+# on a black background, so the garment's pixels (those above 0) are a ready-made
+# segmentation. A concept's mask in an image is the garment when the image belongs to one
+# of the concept's classes, and empty otherwise. The concepts are the ten classes and the
+# two super-categories, footwear and upper body. Where Network Dissection probes a network
 # with the Broden images, here the probe images are the same test images that the
 # selectivity measures see.
 #
@@ -171,7 +186,7 @@ reported = paper.reported()
 # - the same GoogLeNet-style network trained on the **ten classes** stands in for GoogLeNet
 #   trained on ImageNet {cite:p}`szegedy2015`;
 # - the small AlexNet of the earlier chapters (ten classes) comes along for free, since its
-#   weights are already cached.
+#   weights are already there.
 #
 # One difference from the paper's design must be kept in mind. Footwear is itself one of
 # the five coarse labels, so the coarse networks were *trained* to separate footwear from
@@ -180,14 +195,14 @@ reported = paper.reported()
 # friendlier setting for a footwear detector than Places-365 was for a bus detector.
 #
 # Every network is trained with the same code, optimiser and seed as the default AlexNet
-# (`compendium.networks.training`), and its weights are cached by configuration. Its activations on
-# the test images are recorded with the same recorder, keeping *every* test image rather
-# than only the correctly classified ones, as the paper's Appendix D did with its first
-# 100 ImageNet images per class.
+# (`compendium.networks.training`), and its weights are cached by configuration (the
+# table's `weights` row says whether they were shipped with the compendium or trained on
+# the machine that built this page). Its activations on the test images are recorded with
+# the same recorder, keeping *every* test image rather than only the correctly classified
+# ones, as the paper's Appendix D did with its ImageNet images.
 
-# %% tags=["remove-input", "remove-stderr"]
-run = other_cnns.run_networks(settings, expand(nets, profile))
-for shown in dissection_page.networks_outputs(run):
+# %% tags=["remove-input"]
+for shown in dissection_page.networks_outputs(run, include_silent):
     display(shown)
 
 # %% [markdown]
@@ -196,14 +211,10 @@ for shown in dissection_page.networks_outputs(run):
 # The IoU has a ceiling that depends only on how much of the data the two masks cover. If
 # a unit's masks cover a share $a$ of all pixels of all images and a concept's masks a
 # share $m$, the overlap is at most $\min(a, m)$ and the union at least $\max(a, m)$, so
-# $\text{IoU} \le \min(a, m) / \max(a, m)$. In the Broden images a concept like 'bus' covers
-# a small share of all pixels, and the top 0.5% of a unit's activations can cover much of
-# it. On Fashion-MNIST every image is one large object, and a super-category spanning
-# three of ten classes covers far more than 0.5% of the pixels, so even a perfect
-# footwear unit would stay near the 0.04 threshold, while each single class, covering less,
-# can score higher and wins the label. The table gives the ceilings for this run's images;
-# below it, the first network is dissected with the published quantile to show the
-# consequence.
+# $\text{IoU} \le \min(a, m) / \max(a, m)$. In the Broden images a concept like 'bus'
+# covers a small share of all pixels, and the top few per mille of a unit's activations
+# can cover much of it. On Fashion-MNIST every image is one large object, and a
+# super-category spanning three of ten classes covers far more of the pixels.
 
 # %% tags=["remove-input", "remove-stderr"]
 for shown in dissection_page.quantile_outputs(run):
@@ -220,32 +231,34 @@ for shown in dissection_page.quantile_outputs(run):
 # passes the threshold is nominated, whatever its best concept.
 
 # %% tags=["remove-input"]
-for shown in dissection_page.nominated_outputs(run):
+for shown in dissection_page.nominated_outputs(run, include_silent):
     display(shown)
 
 # %% [markdown]
 # ## Tables A3-A5 for this run's nominated units
 #
-# One table per network, one row per nominated unit, in the order of IoU. The first
-# columns are the paper's: the IoU, the share of activations above zero for the
-# super-category (A) and for all other images (not A), the mean activation of each with
-# its standard error, the share of A among the 100 most active images (`precision_100`)
-# and CCMAS with A against the pooled rest. The paper printed only these; the last
-# columns add the signal-detection measures for the same class A: recall at precision 1
-# and at precision .95, and the maximum informedness with its threshold, hit rate
-# (`mi_recall`), false-alarm proportion FP / (TP + FP) and false-positive rate FP / N(not A).
-# Units are numbered from 0 (see above).
+# One table per network, one row per nominated unit (numbered from 0), in the order of
+# IoU. The first columns are the paper's: the IoU, the share of activations above zero for
+# the super-category (A) and for all other images (not A), the mean activation of each, the
+# share of A among the `top_n` most active images (`precision`) and CCMAS with A against
+# the pooled rest. The paper printed only these. The next columns add the
+# signal-detection measures for the same class A: recall at precision 1, and the maximum
+# informedness with the hit rate and the false-alarm proportion FP / (TP + FP) at its
+# threshold. The last column names the paper's detector bars the unit clears for A:
+# *grandmother* (every image of A above every other image), *detector* (some threshold
+# with more hits than misses and more hits than false alarms) and *Zhou* (the precision of
+# its 60 most active images at least Zhou et al.'s bar). The CSV file under each table
+# has every column: standard errors, recall at precision .95, thresholds and
+# false-positive rates included.
 
 # %% tags=["remove-input"]
-for shown in dissection_page.detector_table_outputs(run):
+for shown in dissection_page.detector_table_outputs(run, reported):
     display(shown)
 
 # %% [markdown]
-# The paper's own three tables, for comparison (unit numbers counted from 1; the paper
-# gives no standard errors, only that they were below 5 in Table A3 and below 2 in Tables
-# A4-A5):
+# The paper's own three tables, for comparison, with its numbers as it prints them:
 
-# %% tags=["remove-input", "hide-output"]
+# %% tags=["remove-input"]
 for shown in dissection_page.paper_table_outputs(reported):
     display(shown)
 
@@ -256,19 +269,12 @@ for shown in dissection_page.paper_table_outputs(reported):
 # the highest IoU for 'bus': one point per image, activation across, random height, the
 # three bus classes in colour and every other image in grey. Here the same plot for the
 # top-IoU nominated unit of each network; each class of the super-category has its own
-# colour and mark. Hover a point for its image, class and activation; the dashed rule is
-# the threshold of maximum informedness for the super-category.
+# colour and mark. Hover a point for its image, class and activation; the dashed rule,
+# drawn over the points, is the threshold of maximum informedness for the super-category.
 
 # %% tags=["remove-input"]
 for shown in dissection_page.fig6_outputs(run):
     display(shown)
-
-# %% [markdown]
-# The numbers the paper prints under its three panels, beside the same numbers for this
-# run's plotted units (the paper's IoU is the one Network Dissection's website gave):
-
-# %% tags=["remove-input"]
-display(other_cnns.figure6_rows(run.results).set_index(["network", "unit"]))
 
 # %% [markdown]
 # ## Beside the paper
@@ -278,33 +284,38 @@ display(other_cnns.figure6_rows(run.results).set_index(["network", "unit"]))
 # (A3: VGG-16 on Places-365; A4: GoogLeNet on Places-365; A5: GoogLeNet on ImageNet), which
 # have no signal-detection measures (–).
 
-# %% tags=["remove-input", "full-width"]
+# %% tags=["remove-input"]
 for shown in dissection_page.summary_outputs(run, reported):
     display(shown)
 
+# %% [markdown]
+# (ch-other-cnns-verdict)=
+# ## The verdict, by the paper's three bars
+#
+# Per network, the units Network Dissection nominated and, where the whole dissected
+# layer was measured, the layer's other units: how many clear each of the paper's bars for
+# the super-category. The definitions are those of {ref}`ch-discussion`, with the class
+# fixed to the super-category instead of chosen by the unit.
+
 # %% tags=["remove-input"]
-for shown in dissection_page.detectors_outputs(run, reported):
+for shown in dissection_page.detectors_outputs(run, reported, include_silent):
     display(shown)
 
 # %% [markdown]
 # **How to read these numbers against the paper's.** The paper's verdict was that Network
 # Dissection's bus units respond to nearly every bus but also to a large share of other
-# images: some sensitivity to buses, little specificity. The same questions can be put to
-# each row above: does the unit respond to almost all of the super-category
-# (`% > 0, A`), to how many other images does it respond (`% > 0, not A`), and does any
-# threshold separate the super-category from the rest without many false alarms (recall
-# at precision 1 and .95, and the hit rate and false-alarm proportion at maximum
-# informedness)?
+# images: some sensitivity to buses, little specificity, read off its jitterplots and its
+# precision and CCMAS. The same questions can be put to each row above: does the unit
+# respond to almost all of the super-category (`% > 0, A`), to how many other images does
+# it respond (`% > 0, not A`), and does any threshold separate the super-category from the
+# rest without many false alarms (recall at precision 1 and .95, and the hit rate and
+# false-alarm proportion at maximum informedness)?
 #
 # Three differences from the paper's setting change what the numbers can be:
 #
 # - **Base rate.** Precision and the false-alarm proportion depend on how common the
-#   super-category is. The paper's 300 buses were 0.3% of its 100,000 images, so a unit
-#   with no preference at all would put about 0.3 buses among its top 100. The share of
-#   the super-category in this run's images is given below; a unit with no preference
-#   would reach that share as its precision, and a mild preference pushes it far higher.
-#   Recall at precision 1 and the hit rate at maximum informedness do not depend on the
-#   base rate in this way.
+#   super-category is (the numbers follow the list). Recall at precision 1 and the hit rate
+#   at maximum informedness do not depend on the base rate in this way.
 # - **Training task.** The coarse networks were trained with footwear as one of their five
 #   outputs, which favours footwear units; the paper's Places-365 networks never saw 'bus'
 #   as a label.
@@ -319,17 +330,17 @@ for shown in dissection_page.base_rate_outputs(run, reported):
 # ## The paper's own networks
 #
 # The profile `imagenet` runs this page on torchvision's VGG-16 (`conv5_3`) and GoogLeNet
-# (`inception4e`) over an ImageNet folder, the first 100 images of each class as in
-# Appendix D, and measures the units that the paper's Tables A3-A5 list, given as
-# parameters in `notebooks/params/imagenet.yml` with Network Dissection's numbers
-# (counted from 1). It needs what cannot ship with this book:
+# (`inception4e`) over an ImageNet folder, the first images of each class as in Appendix D
+# (`max_per_class`), and measures the units that the paper's Tables A3-A5 list, given as
+# parameters in `notebooks/params/imagenet.yml` with Network Dissection's numbers (counted
+# from 1). It needs what cannot ship with this book:
 #
 # - the ILSVRC-2012 images (`image_folder`), with one sub-folder per WordNet id;
 # - the weights. The unit numbers refer to the Caffe models of Network Dissection's model
 #   zoo, so they identify the same units only in those weights: convert them to
 #   torchvision's layout and give the file as `weights` (and `num_classes: 365` for the
 #   Places-365 networks). torchvision's own ImageNet weights (`weights: DEFAULT`) were
-#   trained separately, so their unit 494 is not the paper's;
+#   trained separately, so a unit number there does not name the paper's unit;
 # - optionally, a Network Dissection result file per network (`dissection_csv`, the
 #   `tally.csv` with columns `unit`, `category`, `label`, `score`): the units labelled
 #   with the super-category and a score above the IoU threshold are then measured instead
@@ -338,3 +349,26 @@ for shown in dissection_page.base_rate_outputs(run, reported):
 # With those, each table above gains a `unit (from 1)` column and a unit-by-unit table puts
 # this run's numbers beside the paper's. The same code is tested with random weights on a
 # few generated images.
+
+# %% [markdown]
+# ## Exercises
+
+# %% tags=["remove-input"]
+display(dissection_page.chapter_exercises(run, reported, include_silent))
+
+# %% [markdown]
+# (ch-other-cnns-rerun)=
+# ## Rerunning this chapter
+#
+# The networks, the super-category and the dissection's constants are parameters of this
+# page. The command below dissects again with another quantile and nominates by IoU alone
+# (the networks' weights, recordings and dissections are cached, so only what changes is
+# computed). A network is added or changed in the `04_other_cnns:` section of
+# `notebooks/params/<profile>.yml` (its `nets` list: name, architecture, task, layer).
+
+# %% tags=["remove-input"]
+from compendium.build import recipes  # here: it loads the build layer, after the banner
+
+display(
+    recipes.rerun_recipe("04_other_cnns", dissection_page.rerun_example(), reads_recording=False)
+)

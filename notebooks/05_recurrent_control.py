@@ -34,13 +34,9 @@ learning_rate = 0.01  # Adam's step size
 seed = 0  # seed of the weights, the training lists, the test lists and the planted units
 
 # %% tags=["remove-input"]
-import pandas as pd
 from IPython.display import Markdown, display
 
-from compendium.chapters import (
-    page,
-    recurrent_control,
-)
+from compendium.chapters import downloads, exercises, page, recurrent_control
 from compendium.methods import recurrent
 
 config = recurrent.RecallConfig(
@@ -53,6 +49,8 @@ config = recurrent.RecallConfig(
     learning_rate=learning_rate,
     seed=seed,
 )
+# Both networks (shipped, cached or trained now), so that the banner can give their accuracy.
+results = recurrent.run_control(config, progress=False)
 page.setup(
     profile,
     {
@@ -65,6 +63,7 @@ page.setup(
         "learning_rate": learning_rate,
         "seed": seed,
     },
+    run=recurrent_control.run_description(config, results),
 )
 
 # %% [markdown]
@@ -139,18 +138,9 @@ page.setup(
 # - Lists are drawn at random, of random length, and may repeat a word.
 # - The single-word control keeps everything else the same, including the recall cue.
 
-# %%
+# %% tags=["remove-input"]
 vocab = recurrent.vocabulary(n_letters, word_length)
-class_size = len(vocab) // n_letters
-display(
-    Markdown(
-        f"This run: {n_letters} letters (`{recurrent.ALPHABET[:n_letters]}`) in {word_length} "
-        f"positions make {len(vocab):,} words, from `{recurrent.spell(vocab[0])}` to "
-        f"`{recurrent.spell(vocab[-1])}`; each letter-in-position class holds {class_size} words. "
-        f"Lists in the list condition hold 1 to {list_length} words; the network has "
-        f"{hidden_size} hidden units and trains for {steps:,} updates of {batch_size} lists."
-    )
-)
+display(Markdown(recurrent_control.describe_task(config, vocab)))
 
 # %% [markdown]
 # ## First, units with a known answer
@@ -167,34 +157,16 @@ display(
 # %%
 planted = recurrent.planted_units(vocab, n_letters, position=0, letter=0, seed=seed)
 planted_measures = recurrent.letter_measures(planted, vocab, n_letters)
-shown = [
-    "letter_class",
-    "localist",
-    "localist_gap",
-    "recall_p100",
-    "recall_p95",
-    "max_informedness",
-    "mi_recall",
-    "mi_specificity",
-    "mi_false_alarm",
-    "precision_60",
-    "precision_100",
-    "ccmas",
-    "ccmas_classmean",
-]
-planted_measures[shown].rename(index=dict(enumerate(recurrent.PLANTED))).T
+planted_table = recurrent_control.planted_table(planted_measures)
+display(planted_table)
+display(downloads.csv_download(planted_table, "planted_units"))
+
+# %% tags=["remove-input"]
+display(Markdown(recurrent_control.describe_planted(planted_measures)))
 
 # %% [markdown]
-# The grandmother cell gets every signal-detection measure right: it is localist, recalls
-# all of its class at perfect precision, and reaches maximum informedness 1 with no false
-# alarms at its best threshold. Its precision of the top 60 is 1 only when its class holds
-# at least 60 words, which is why the vocabulary is complete. Its CCMAS is well below 1,
-# however, because the other words do not leave it silent: a resting level of 0 to 0.3 is
-# enough to pull down the contrast of class means. The distributed unit is not localist,
-# and its best threshold lets through many words of other classes (its false-alarm
-# proportion in the table).
-#
-# The two as jitterplots. Each dot is a word (the chart's title says "image", the word
+# A unit's precision of the top 60 can reach 1 only when its class holds at least 60
+# words, which is why the vocabulary is complete. The two as jitterplots. Each dot is a word (the chart's title says "image", the word
 # the other chapters use for an item); the classes are the letters in the position where
 # the unit is measured, and the unit's best class is highlighted.
 
@@ -210,13 +182,15 @@ for column, name in enumerate(recurrent.PLANTED):
 # ## Training both networks
 #
 # Both networks train from the same seed for the same number of updates (or are read from
-# the cache, when this configuration was trained before). Accuracy is measured on 1,000
-# fresh lists of the longest length each network was trained on: words are right when all
-# their letters are, lists when all their words are.
+# the weights shipped with the compendium or from the cache, when this configuration was
+# trained before; the first cell of the page did that). Accuracy is measured on fresh lists
+# of the longest length each network was trained on: words are right when all their letters
+# are, lists when all their words are.
 
-# %%
-results = recurrent.run_control(config, progress=False)
-recurrent_control.training_table(results)
+# %% tags=["remove-input"]
+training = recurrent_control.training_table(results)
+display(training)
+display(downloads.csv_download(training, "training"))
 
 # %% [markdown]
 # ## How selective are the hidden units?
@@ -224,11 +198,12 @@ recurrent_control.training_table(results)
 # The same `unit_measures` of chapter 1, run on each network's hidden units over every
 # word shown alone. The two conditions side by side:
 
-# %%
+# %% tags=["remove-input"]
 summary = recurrent_control.selectivity_summary(results)
-summary
+display(summary)
+display(downloads.csv_download(summary, "selectivity_summary"))
 
-# %%
+# %% tags=["remove-input"]
 display(Markdown(f"**This run ({profile}):** {recurrent_control.describe_contrast(results)}"))
 
 # %% [markdown]
@@ -246,13 +221,19 @@ recurrent_control.distribution_chart(recurrent_control.measures_long(results), s
 # list-trained unit at the top left separates its letter from everything else, while the
 # single-word unit at the top centre does not.
 
-# %%
-best = {
-    name: recurrent_control.most_selective_unit(result.measures) for name, result in results.items()
-}
-pd.DataFrame(
-    {f"{name}: unit {unit}": results[name].measures.loc[unit, shown] for name, unit in best.items()}
-)
+# %% tags=["remove-input"]
+best = recurrent_control.best_units(results)
+best_table = recurrent_control.best_units_table(results, best)
+display(best_table)
+display(downloads.csv_download(best_table, "most_selective_units"))
+for name, result in results.items():
+    display(
+        downloads.csv_download(
+            result.measures,
+            f"measures_{name.replace(' ', '_')}",
+            label=f"Every unit of the network trained on {name}, as CSV:",
+        )
+    )
 
 # %%
 for name, unit in best.items():
@@ -272,34 +253,41 @@ for name, unit in best.items():
 # {cite:t}`zhou2015`, a unit whose 60 most active items are more than 75% one class is an
 # object detector; here the items are words and the classes letters:
 
-# %%
-detectors = summary.loc["units with precision_60 >= .75 (Zhou's 'detector')"]
-localist = summary.loc["localist units (recall at 100% precision = 1)"]
-too_small = (
-    f" With {class_size} words per class, though, no unit can pass it in this run: at most "
-    f"{class_size} of its top 60 words can share a letter."
-    if class_size < 0.75 * 60
-    else ""
-)
-display(
-    Markdown(
-        f"In the list network {detectors[recurrent.LIST_CONDITION]} units pass that test and "
-        f"{localist[recurrent.LIST_CONDITION]} are localist; in the single-word network, "
-        f"{detectors[recurrent.SINGLE_CONDITION]} and {localist[recurrent.SINGLE_CONDITION]}."
-        + too_small
-    )
-)
+# %% tags=["remove-input"]
+display(Markdown(recurrent_control.describe_detectors(summary, len(vocab) // n_letters)))
 
 # %% [markdown]
 # ## What this control shows, and what it does not
 #
-# - The planted units show what each measure gives for a known answer: the
-#   signal-detection measures (localist gap, recall at 100% precision, maximum
-#   informedness and its false alarms) separate a grandmother cell from a distributed unit
-#   without ambiguity, whereas CCMAS depends on the unit's resting level.
+# - The planted units show what each measure gives for a known answer (the numbers are in
+#   their section above): whether the signal-detection measures tell the grandmother cell
+#   from the distributed unit, and how far CCMAS moves with the cell's resting level.
 # - The trained networks show what a small recurrent network learns under this profile's
 #   settings. The counts above are this run's, for one seed; other seeds, longer training or
 #   larger networks can move them, and the parameters at the top of the page are there to
-#   try that (see the README on rerunning a notebook).
+#   try that (the recipe is below).
 # - A network this small says nothing about whether size, rather than superposition,
 #   explains why AlexNet has no localist units: both networks here are equally small.
+#
+# ## Exercises
+
+# %% tags=["remove-input"]
+display(
+    exercises.block(recurrent_control.exercises(config, planted, planted_measures, results, vocab))
+)
+
+# %% [markdown]
+# (ch-recurrent-control-rerun)=
+# ## Rerunning this chapter
+#
+# A larger network, trained for longer, is one command away; its weights are trained here
+# (a few minutes on a laptop's CPU per condition) and cached, and the page is rebuilt:
+
+# %% tags=["remove-input"]
+from compendium.build import recipes  # here: it loads the build layer, after the banner
+
+display(
+    recipes.rerun_recipe(
+        "05_recurrent_control", {"hidden_size": 256, "steps": 24000}, reads_recording=False
+    )
+)

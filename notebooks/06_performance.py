@@ -15,44 +15,48 @@
 # (ch-performance)=
 # # Performance: the measures at the paper's scale
 #
-# The authors measured a sample of units only: roughly 90% of conv5 and 60% of fc6 and fc7,
-# a choice their Methods put down to time. Their code looped over units in Python and, for
-# each unit, over classes and ranks. This page shows what the compendium's implementation
-# costs on layers as large as theirs (721,536 correctly classified ImageNet images; conv5
-# with 256 units and fc6 with 4,096), and how that compares with the least any exact method
-# must do: sort each unit's activations once.
+# The authors' code looped over units in Python and, for each unit, over classes and
+# ranks; their Methods put their sampling of units down to time. This page shows what the
+# compendium's implementation costs on layers as large as theirs, and compares it with two
+# things that any exact method would have to match: one `numpy.argsort` per unit, and (where
+# the benchmark recorded it) one sort of packed 64-bit keys per unit, the least that a method
+# which ranks each unit's images must do.
 #
 # The figures on this page are **not computed when the book is built**: they are the
 # recorded output of the benchmark scripts under `bench/`, each row with the machine and
-# the date it was measured on. Rerun a script and rebuild the book to see your machine's.
-# The figures recorded here were measured on a 2-core virtual machine while other jobs
-# (model training for the other chapters) shared it, with a load average between about 3.5
-# and 7: absolute seconds are inflated and noisy, so read the ratios, each measured in one
-# run, rather than the seconds.
+# the date it was measured on. Rerun a script and rebuild the book to see your machine's
+# (the recipe is at the end of the page).
 
 # %% tags=["parameters"]
 profile = "default"  # the profile that built this page (the figures come from bench/results)
-results_dir = ""  # folder of the benchmarks' CSV files; "" = bench/results of this repository
+results_dir = None  # folder of the benchmarks' CSV files; None: bench/results of this repository
 
 # %% tags=["remove-input"]
 from pathlib import Path
 
-import pandas as pd
 from IPython.display import Markdown, display
 
 from compendium.build.profiles import ROOT
-from compendium.chapters import page, plots
+from compendium.chapters import downloads, exercises, page, paper
+from compendium.chapters import performance as chapter
 
-page.setup(profile, {"results_dir": results_dir})
 results = Path(results_dir) if results_dir else ROOT / "bench" / "results"
+block = chapter.read_results(results, "measures")
+scale = chapter.read_results(results, "scale")
+chunks = chapter.read_results(results, "chunks")
+reported = paper.reported()
+page.setup(
+    profile,
+    {"results_dir": results_dir},
+    run=chapter.run_description(block, scale, chunks),
+)
 
-
-def read(name: str) -> pd.DataFrame:
-    path = results / f"{name}.csv"
-    if not path.exists():
-        raise FileNotFoundError(f"no benchmark results at {path}: run bench/{name}.py first")
-    return pd.read_csv(path)
-
+# %% tags=["remove-input"]
+display(
+    Markdown(
+        chapter.describe_paper_scale(reported) + " " + chapter.describe_load(block, scale, chunks)
+    )
+)
 
 # %% [markdown]
 # ## How the measures are computed
@@ -68,98 +72,65 @@ def read(name: str) -> pd.DataFrame:
 #
 # ## A block of units in memory
 #
-# `bench/measures.py` times three things on the same generated block (50,000 images x 256
-# units, 100 classes, about 60% exact zeros): the package; a straightforward loop over units
-# and classes that builds each class's curve from scratch, as the authors' code does; and
-# the floor, one `numpy.argsort` per unit.
+# `bench/measures.py` times, on one generated block of activations (its size is in the
+# table), the package; a straightforward loop over units and classes that builds each
+# class's curve from scratch, as the authors' code does; one `numpy.argsort` per unit; and,
+# in its newer runs, the sort of packed keys (built from the block and then sorted) and the
+# package with every core. Times are per unit, the fastest of several interleaved repeats.
 
 # %% tags=["remove-input"]
-block = read("measures")
-display(
-    Markdown(
-        "Measured on "
-        + "; ".join(
-            f"{m} ({d})" for m, d in block[["machine", "date"]].drop_duplicates().to_numpy()
-        )
-        + ":"
-    )
-)
-shown = block[
-    [
-        "n_images",
-        "n_units",
-        "n_classes",
-        "ours_s_per_unit",
-        "loop_s_per_unit",
-        "floor_s_per_unit",
-        "loop_over_ours",
-        "ours_over_floor",
-    ]
-]
-display(
-    shown.rename(
-        columns={
-            "ours_s_per_unit": "package (s/unit)",
-            "loop_s_per_unit": "per-class loop (s/unit)",
-            "floor_s_per_unit": "argsort floor (s/unit)",
-            "loop_over_ours": "loop / package",
-            "ours_over_floor": "package / floor",
-        }
-    )
-    .style.hide(axis="index")
-    .format(precision=4)
-)
+block_table = chapter.block_table(block)
+display(chapter.styled_block(block_table))
+display(downloads.csv_download(block_table, "block_of_units"))
+
+# %% tags=["remove-input"]
+display(Markdown(chapter.describe_block(block)))
 
 # %% [markdown]
 # ## Whole layers from HDF5
 #
-# `bench/scale.py` writes synthetic activations shaped like the authors' files (721,536
-# images of 1,000 classes of unequal size, about 80% exact zeros as in a post-ReLU fc6) to
-# an activation file, then measures every unit of a layer from that file. Each timing runs
-# in its own process, so the peak memory is that of the timing alone. The floor reads the
-# same slabs and sorts each unit; the per-class loop is timed on a few units and
-# extrapolated to the layer.
+# `bench/scale.py` writes synthetic activations shaped like the authors' files (as many
+# images and classes as theirs, the classes of unequal size, and mostly exact zeros as in a
+# post-ReLU fc6) to an activation file, then measures every unit of a layer from that file. Each timing runs
+# in its own process, so the peak memory is that of the timing alone. One argsort per unit
+# reads the same slabs and sorts each unit; the per-class loop is timed on a few units and
+# extrapolated to the layer. The last column but one compares each time with that argsort.
 
 # %% tags=["remove-input"]
-scale = read("scale")
-layers = scale[scale["benchmark"] == "layer"]
-wide = layers.pivot_table(
-    index=["date", "machine", "layer", "n_images", "n_units"], columns="method", values="seconds"
-).reset_index()
-ours_method = [c for c in wide.columns if str(c).startswith("ours")]
-for column in ours_method:
-    wide[f"{column} / floor"] = wide[column] / wide["floor"]
-    wide[f"loop / {column}"] = wide["loop"] / wide[column]
-memory = layers.pivot_table(index=["layer"], columns="method", values="peak_rss_gib")
-where = "; ".join(f"{m} ({d})" for m, d in wide[["machine", "date"]].drop_duplicates().to_numpy())
+layer_table = chapter.layer_table(scale)
 display(
-    Markdown(f"Seconds for a whole layer (the loop's figure is extrapolated), measured on {where}:")
+    layer_table.style.hide(axis="index").format(
+        {"/ one argsort per unit": "{:,.2f}", "peak memory (GiB)": "{:.2f}"}, na_rep=""
+    )
 )
-display(wide.drop(columns=["machine", "date"]).style.hide(axis="index").format(precision=2))
-display(Markdown("Peak resident memory of each timing's process, GiB:"))
-display(memory.style.format(precision=2))
+display(downloads.csv_download(layer_table, "whole_layers"))
+
+# %% tags=["remove-input"]
+display(Markdown(chapter.describe_layers(scale)))
 
 # %% [markdown]
 # ## How the time grows
 #
-# The series below times the package and the floor on data held in memory, first with more
-# and more images (128 units), then with more and more units (100,000 images). Both axes
-# are logarithmic: lines that run parallel mean that the package keeps a constant factor
-# over the floor.
+# The series below times the package and one argsort per unit on data held in memory,
+# first with more and more images, then with more and more units. Both axes are
+# logarithmic: lines that run parallel mean that the package keeps a constant factor over
+# the argsort.
 
 # %% tags=["remove-input"]
-series = scale[scale["benchmark"] == "series"]
-by_images = series[series["n_units"] == series["n_units"].mode()[0]]
-display(plots.scaling_chart(by_images, "n_images", "time against images"))
+display(chapter.series_chart(scale, "n_images"))
 
 # %% tags=["remove-input"]
-by_units = series[series["n_images"] == 100_000]
-display(plots.scaling_chart(by_units, "n_units", "time against units"))
+display(chapter.series_chart(scale, "n_units"))
 
 # %% tags=["remove-input"]
-ratio = series.pivot_table(index=["n_images", "n_units"], columns="method", values="seconds")
-ratio["package / floor"] = ratio["ours-numpy"] / ratio["floor"]
-display(ratio.reset_index().style.hide(axis="index").format(precision=2))
+series_table = chapter.series_table(scale)
+display(
+    series_table.style.hide(axis="index").format({"images": "{:,}", "units": "{:,}"}, precision=2)
+)
+display(downloads.csv_download(series_table, "time_against_size"))
+
+# %% tags=["remove-input"]
+display(Markdown(chapter.describe_series(series_table)))
 
 # %% [markdown]
 # ## The file layout
@@ -167,21 +138,54 @@ display(ratio.reset_index().style.hide(axis="index").format(precision=2))
 # Recording appends rows (a batch of images with every unit); measuring reads columns (all
 # images of a few units). `bench/chunks.py` writes the same conv5-sized layer in four
 # layouts and reads all of its units back in slabs of 32, with the operating system's file
-# cache emptied before each read where the machine allows it. The compendium's store uses
-# chunks of 8,192 images by 32 units: appending a batch touches each chunk of its rows once,
-# and a slab of 32 units is a run of whole chunks.
+# cache emptied before each read where the machine allows it (the last column says whether
+# it did).
 
 # %% tags=["remove-input"]
-chunks = read("chunks")
-display(chunks.style.hide(axis="index").format(precision=2))
+chunks_table = chapter.chunks_table(chunks)
+display(chunks_table.style.hide(axis="index").format(precision=2))
+display(downloads.csv_download(chunks_table, "file_layouts"))
+
+# %% tags=["remove-input"]
+display(Markdown(chapter.describe_chunks(chunks_table)))
 
 # %% [markdown]
 # ## On a GPU, and on a cluster
 #
 # `unit_measures(..., backend="torch", device="cuda")` runs the same computation in PyTorch
 # and gives the same table as the numpy backend (the tests check integers equal and values
-# within $10^{-6}$ on the CPU, and on CUDA where a GPU is present). `bench/scale.py layer
-# --backend torch` times it; no GPU was available to the machine that recorded the figures
-# above, so none are shown. For many layers or models, `compendium measures ... --scheduler
-# tcp://HOST:8786` sends blocks of units as tasks to a Dask cluster whose workers can read
-# the activation file (see `compendium.measures.cluster`).
+# within $10^{-6}$ on the CPU, and on CUDA where a GPU is present). `bench/gpu.sh` times it
+# on a whole fc6-sized file. For many layers or models, `compendium measures ...
+# --scheduler tcp://HOST:8786` sends blocks of units as tasks to a Dask cluster whose
+# workers can read the activation file (see `compendium.measures.cluster`).
+
+# %% tags=["remove-input"]
+display(Markdown(chapter.describe_gpu(scale)))
+
+# %% [markdown]
+# ## Exercises
+
+# %% tags=["remove-input"]
+display(exercises.block(chapter.exercises(scale, series_table, chunks_table, reported)))
+
+# %% [markdown]
+# (ch-performance-rerun)=
+# ## Rerunning this chapter
+#
+# The page only reads the benchmarks' files, so a rerun starts with the benchmarks
+# themselves; each appends its rows, with this machine's name and the date, to
+# `bench/results/` (or to the folder `$BENCH_RESULTS_DIR` names):
+#
+# ```bash
+# .venv/bin/python bench/measures.py              # a block in memory (a minute)
+# .venv/bin/python bench/scale.py all             # whole layers from a file (hours: the loop)
+# .venv/bin/python bench/chunks.py                # the file layouts (a few minutes)
+# bash bench/gpu.sh                               # on a machine with a CUDA GPU
+# ```
+
+# %% tags=["remove-input"]
+from compendium.build import recipes  # here: it loads the build layer, after the banner
+
+display(
+    recipes.rerun_recipe("06_performance", {"results_dir": "my-results"}, reads_recording=False)
+)

@@ -16,20 +16,16 @@
 # # Discussion: which units are detectors, by the paper's own bars?
 #
 # The Discussion of {cite:t}`gale2020` asks how selective a unit must be before it may be
-# called an object detector, and names three answers, from the strictest to the most lenient:
+# called an object detector, and names three answers, from the strictest to the most
+# lenient: a **grandmother unit**, which responds to every image of one class more strongly
+# than to any other image; a **detector** on what the paper calls a reasonable reading,
+# with some threshold of activation that lets through more hits than misses and more hits
+# than false alarms; and a **detector in the sense of {cite:t}`zhou2015`**, most of whose
+# most active images belong to one class. The exact bars are set out just below.
 #
-# 1. a **grandmother unit** responds to every image of one class more strongly than to any
-#    other image: perfect recall at perfect specificity (the `localist` column of
-#    {ref}`ch-measures`);
-# 2. a **detector**, on what the paper calls a reasonable reading, has some threshold of
-#    activation with more hits than misses (it takes in more than half of the class) and
-#    more hits than false alarms (most of what it takes in belongs to the class);
-# 3. a **detector in the sense of {cite:t}`zhou2015`** has at least 75% of its 60 most
-#    active images in one class (precision of the top 60 at least .75).
-#
-# The paper counts units only at the first bar (none, in three layers of AlexNet); its
-# signal-detection numbers show that its units miss the second, and its precision numbers
-# that many pass the third. This chapter counts every unit of every network the book
+# The paper counts units only at the first bar (it finds none in three layers of AlexNet);
+# its signal-detection numbers speak against the second, and its precision numbers show
+# that many units pass the third. This chapter counts every unit of every network the book
 # measures at each bar, in one table, and sets the paper's conclusion beside this run's.
 # The exact definitions, ties included, are in `spec/beyond.md`; the columns `detector`,
 # `detector_class`, `detector_recall` and `detector_false_alarm` of
@@ -45,18 +41,26 @@ chapters = [  # whose networks are counted, each as that chapter runs on this pr
     "05_recurrent_control",
 ]
 include_silent = False  # True: count the units that give every image the same activation
+baselines = True  # chapter 2's network with shuffled labels and untrained; False: leave out
+seed = 0  # seed of the label shuffle (the untrained weights use the training seed)
 
 # %% tags=["remove-input"]
 from IPython.display import Markdown, display
 
 from compendium.build import stages
 from compendium.build.pipeline import chapter_parameters
+from compendium.build.profiles import load_profile, source
 from compendium.chapters import discussion, page, paper
 from compendium.util.cache import cache_dir
 
-page.setup(profile, {"chapters": chapters, "include_silent": include_silent}, max_columns=30)
+page.setup(
+    profile,
+    {"chapters": chapters, "include_silent": include_silent, "baselines": baselines, "seed": seed},
+    max_columns=30,
+)
 chosen = discussion.check_chapters(chapters)
 reported = paper.reported()
+display(Markdown(discussion.describe_bars(reported)))
 
 # %% [markdown]
 # ## The networks
@@ -74,7 +78,8 @@ networks, left_out = [], []
 if "02_alexnet_results" in chosen:
     params = chapter_parameters(profile, "02_alexnet_results")
     path = stages.chapter_store(profile, params["store"])
-    networks.append(discussion.alexnet_network(path, params, cache_dir() / "measures"))
+    alexnet = discussion.alexnet_network(path, params, cache_dir() / "measures")
+    networks.append(alexnet)
 if "04_other_cnns" in chosen:
     found, skipped = discussion.other_cnn_networks(
         chapter_parameters(profile, "04_other_cnns"),
@@ -84,11 +89,26 @@ if "04_other_cnns" in chosen:
     left_out += skipped
 if "05_recurrent_control" in chosen:
     networks += discussion.recurrent_networks(chapter_parameters(profile, "05_recurrent_control"))
-baselines = discussion.baseline_networks(profile)
-networks += baselines
+
+# %% [markdown]
+# Two baselines show what chapter 2's units score when nothing was learnt: the same units
+# with their images' labels shuffled (so that classes mean nothing; the class sizes stay
+# the same), and the same architecture untrained, with its seeded default weights, recorded
+# on the same images.
+
+# %%
+if "02_alexnet_results" in chosen and baselines:
+    settings = load_profile(profile)
+    trained_here = source(settings) == "fashion-mnist" and not params["store"]
+    training = stages.profile_train_config(settings) if trained_here else None
+    found, skipped = discussion.baseline_networks(
+        alexnet, path, params, cache_dir() / "measures", training, seed=seed
+    )
+    networks += found
+    left_out += skipped
 
 # %% tags=["remove-input"]
-display(Markdown(discussion.describe_networks(networks, left_out, baselines)))
+display(Markdown(discussion.describe_networks(networks, left_out)))
 
 # %% [markdown]
 # **Silent units.** A unit that gives every image the same activation (after a ReLU: zero
@@ -103,10 +123,13 @@ display(Markdown(discussion.describe_silent_units(networks, include_silent)))
 # (ch-discussion-table)=
 # ## Every network at the three bars
 #
-# One row per network and layer: the units measured, the silent ones, the units counted,
-# and how many of those clear each bar. The last column is the paper's count of grandmother
-# units for the AlexNet layer of the same name (the paper gives no count at the other two
-# bars).
+# One row per network and layer: whether the layer is hidden or the output layer, the
+# classes, the units measured, the silent ones, the units counted, and how many of those
+# clear each bar (grandmother units, detectors on the reasonable reading, Zhou detectors).
+# "Zhou detectors that are not detectors" counts the units that pass the precision test
+# but not the reasonable bar: the kind of unit the paper calls mischaracterised (its
+# Monarch butterfly unit of Fig. 4). The last column is the paper's count of grandmother units in the AlexNet layer
+# of the same name; the paper gives no count at the other two bars.
 
 # %%
 counts = discussion.discussion_counts(networks, include_silent=include_silent)
@@ -145,8 +168,9 @@ display(Markdown(discussion.describe_why(networks, reported)))
 # **What the bars do not say.** Each bar asks about one class at a time and about
 # activations alone. A unit that clears the second bar for a class still fires for other
 # classes below its threshold and may matter little to the network's decisions; a unit that
-# misses every bar may still carry information in combination with others. The chance and
-# ablation analyses of the later chapters, where they are built, take up those questions.
+# misses every bar may still carry information in combination with others. Whether a
+# unit matters is the question of ablation (removing it and measuring the damage), not of
+# these counts.
 
 # %% [markdown]
 # (ch-discussion-rerun)=
@@ -163,7 +187,8 @@ display(Markdown(discussion.describe_why(networks, reported)))
 # ```
 #
 # The first counts as the book does; the second keeps the silent units in the counts; the
-# third counts chapter 2's network only. To change a network, change its own chapter's
+# third counts chapter 2's network only (with its baselines; `-p baselines false` leaves
+# them out, `-p seed 1` shuffles the labels another way). To change a network, change its own chapter's
 # section of `notebooks/params/<profile>.yml` (e.g. the layers or units of
 # `02_alexnet_results`, the networks of `04_other_cnns`): this chapter follows it. With
 # `--profile smoke` every network is a tiny one trained for seconds, and with

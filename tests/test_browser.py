@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
+import re
 import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from compendium.build.pipeline import toc_documents
+from compendium.build.profiles import BOOK, ROOT
 
 #: Debian's Chromium, or on Ubuntu the Playwright build that `make system-packages` links
 #: as /usr/local/bin/chromium (scripts/install-system-packages.sh).
@@ -127,3 +132,95 @@ def test_tooltip_shows_class_and_activation(browser, book_url):
     text = page.locator("#vg-tooltip-element").inner_text()
     page.close()
     assert "class" in text and "activation" in text
+
+
+#: Every page of the book, from its table of contents (root first).
+PAGES = toc_documents(BOOK / "_toc.yml")
+#: The page width the book is read at on a laptop or a projector.
+WIDTH = 1280
+#: Set this to a folder to keep the full-page screenshots of `test_every_page_fits_and_draws`.
+SCREENSHOTS_ENV = "COMPENDIUM_SCREENSHOTS"
+
+#: Charts and tables wider than the content column: each as "kind #n: right edge > column".
+OVERFLOWING = """() => {
+  const article = document.querySelector('article.bd-article') || document.querySelector('main');
+  const box = article.getBoundingClientRect();
+  const style = getComputedStyle(article);
+  const right = box.right - parseFloat(style.paddingRight) + 1;
+  const left = box.left + parseFloat(style.paddingLeft) - 1;
+  const found = [];
+  const check = (kind, nodes) => nodes.forEach((node, i) => {
+    const r = node.getBoundingClientRect();
+    if (r.width === 0 || !node.checkVisibility()) return;
+    if (r.right > right || r.left < left) {
+      found.push(`${kind} #${i}: ${Math.round(r.left)}-${Math.round(r.right)} px, ` +
+                 `column ${Math.round(left)}-${Math.round(right)} px`);
+    }
+  });
+  check('chart', [...document.querySelectorAll(
+    'div[id^="altair-viz-"] canvas, div[id^="altair-viz-"] svg.marks')]);
+  check('table', [...article.querySelectorAll('table')]);
+  return found;
+}"""
+
+#: Code cells whose source a reader sees without opening a toggle.
+VISIBLE_CODE = """() => [...document.querySelectorAll('.cell_input, .cell .highlight-ipython3')]
+  .filter(node => node.checkVisibility()).length"""
+
+#: For each exercise solution: is its content visible (before any click)?
+SOLUTIONS_SHOWN = """() => [...document.querySelectorAll('.solution.dropdown')].map(node => {
+  const parts = [...node.children].filter(c => !c.classList.contains('admonition-title'));
+  return parts.some(part => part.checkVisibility());
+})"""
+
+
+def _charts_done(page) -> None:
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('div[id^=\"altair-viz-\"]')]"
+        ".every(d => d.querySelector('canvas, svg.marks, .error'))",
+        timeout=120_000,
+    )
+
+
+def _screenshot_folder(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get(SCREENSHOTS_ENV) or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_page_fits_and_draws(browser, book_url, tmp_path, name):
+    """Each page at 1280 px, offline: every chart drawn, no chart or table wider than the
+    content column, no code shown until its toggle is opened, exercise solutions folded,
+    and no path of the machine that built the book in its text."""
+    page, outside = open_offline(browser, f"{book_url}/{name}.html", book_url)
+    page.set_viewport_size({"width": WIDTH, "height": 900})
+    _charts_done(page)
+    page.wait_for_timeout(500)  # the theme's and the toggles' scripts settle the layout
+    shot = _screenshot_folder(tmp_path) / f"{name.replace('/', '__')}.png"
+    page.screenshot(path=str(shot), full_page=True)
+    drawn = page.evaluate(CHARTS_DRAWN)
+    overflowing = page.evaluate(OVERFLOWING)
+    code = page.evaluate(VISIBLE_CODE)
+    solutions = page.evaluate(SOLUTIONS_SHOWN)
+    text = page.locator("article").inner_text()
+    page.close()
+    assert outside == [], f"requests left the machine: {outside}"
+    assert all(drawn), f"blank charts: {drawn}"
+    assert overflowing == [], f"wider than the content column: {overflowing}"
+    assert code == 0, f"{code} code cells shown without opening their toggle"
+    assert not any(solutions), f"solutions shown before a click: {solutions}"
+    assert str(ROOT) not in text and "/tmp/" not in text, "a build-machine path on the page"
+    assert not re.search(r"\b\w+\(s\)", text), "a '(s)' plural: write the number's own form"
+
+
+def test_a_solution_opens_on_a_click(browser, book_url):
+    """The first exercise of chapter 1: its solution is folded, and a click shows it."""
+    page, _ = open_offline(browser, f"{book_url}/generated/01_measures.html", book_url)
+    solution = page.locator(".solution.dropdown").first
+    content = solution.locator("section").first
+    assert not content.is_visible()
+    solution.locator("button.toggle-button, .admonition-title").first.click()
+    content.wait_for(state="visible", timeout=10_000)
+    assert "informedness" in content.inner_text()
+    page.close()

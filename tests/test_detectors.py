@@ -146,3 +146,13 @@ def test_shuffling_the_images_changes_nothing():
         unit_measures(x, labels)[DETECTOR_COLUMNS],
         unit_measures(x[order], labels[order])[DETECTOR_COLUMNS],
     )
+
+
+def test_a_new_measure_makes_cached_tables_stale(tmp_path, monkeypatch):
+    from compendium.measures import tables
+
+    path = tmp_path / "acts.h5"
+    path.write_bytes(b"stand-in: only its size and time enter the key")
+    before = tables._cache_file(path, ["fc6"], None, "max", tmp_path)
+    monkeypatch.setattr(tables, "COLUMNS", [c for c in COLUMNS if c not in DETECTOR_COLUMNS])
+    assert tables._cache_file(path, ["fc6"], None, "max", tmp_path) != before

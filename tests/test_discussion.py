@@ -41,7 +41,7 @@ def measured_network(
     return discussion.MeasuredNetwork(
         name=name,
         chapter="02_alexnet_results",
-        classes=f"its {labels.max() + 1} classes",
+        classes=f"{labels.max() + 1} classes",
         n_classes=int(labels.max() + 1),
         n_images=len(labels),
         images="test images",
@@ -124,6 +124,7 @@ def test_counts_per_layer_at_each_bar():
         "grandmother": 1,
         "detector": 2,
         "zhou": 3,
+        "zhou_only": 1,
     }
     assert counts.loc["fc6", "detector"] == 1 and counts.loc["fc6", "zhou"] == 0
     with_silent = detectors.detector_counts(table, include_silent=True)
@@ -136,7 +137,10 @@ def test_the_sentence_on_a_network_follows_its_counts():
     before = detectors.describe_counts(detectors.detector_counts(plain), "net", ["fc6"])
     after = detectors.describe_counts(detectors.detector_counts(planted), "net", ["fc6"])
     assert "no unit clears the reasonable detector bar" in before
-    assert "1 unit (33.3%) clears the reasonable detector bar (1 in fc6)" in after
+    assert "1 unit (33.3%) clears the reasonable detector bar;" in after
+    two = pd.concat([planted, fake_table([{"detector": True}], layer="fc7")])
+    text = detectors.describe_counts(detectors.detector_counts(two), "net", ["fc6", "fc7"])
+    assert "2 units (50.0%) clear the reasonable detector bar (1 in fc6, 1 in fc7)" in text
     output = pd.concat([planted, fake_table([{"detector": True}], layer="fc8")])
     text = detectors.describe_counts(detectors.detector_counts(output), "net", ["fc6"])
     assert "Its output layer (fc8, 1 unit): 0 clear the grandmother bar, 1 the reasonable" in text
@@ -179,7 +183,7 @@ def test_the_verdict_changes_when_a_detector_is_planted():
         verdicts = discussion.bar_verdicts(counts, [network], reported)
         assert len(verdicts) == 3
         assert verdicts.iloc[1, 2] == (
-            "1 unit: 1 of 12 in net" if planted else "none of 12 hidden units in any network"
+            "1 unit: 1 of 12 in net" if planted else "none of 12 hidden units in net"
         )
     assert sentences[False].startswith("As in the paper, no hidden unit")
     assert sentences[True].startswith("Unlike the paper's conclusion, 1 of the 12 hidden units")
@@ -191,9 +195,9 @@ def test_the_table_puts_the_papers_grandmother_counts_beside_chapter_2s_layers()
     counts = discussion.discussion_counts([network])
     table = discussion.discussion_table(counts, [network], reported)
     paper_value = reported[(reported["measure"] == "n_localist") & (reported["layer"] == "fc6")]
-    column = "paper: grandmother units (AlexNet, ImageNet)"
+    column = "paper: grandmother units"
     assert table.loc[("net", "fc6"), column] == paper_value["value"].iloc[0]
-    assert table.loc[("net", "fc6"), "classes"] == "its 10 classes"
+    assert table.loc[("net", "fc6"), "classes"] == "10 classes"
 
 
 def test_the_papers_findings_come_from_its_numbers():
@@ -227,3 +231,82 @@ def test_chapter_parameters_are_the_notebooks_defaults_with_the_profiles_values(
     section = load_profile("smoke").params["05_recurrent_control"]
     assert params == {**section, "profile": "smoke"}
     assert chapter_parameters("alexnet-merged", "05_recurrent_control")["n_letters"] == 10
+
+
+def fake_network(rows: list[dict], name: str = "net") -> discussion.MeasuredNetwork:
+    return discussion.MeasuredNetwork(
+        name=name,
+        chapter="02_alexnet_results",
+        classes="10 classes",
+        n_classes=10,
+        n_images=100,
+        images="test images",
+        table=fake_table(rows),
+        hidden=("fc6",),
+    )
+
+
+def test_the_verdict_says_whether_precision_calls_units_detectors_that_the_counts_reject():
+    def verdict(rows: list[dict]) -> str:
+        network = fake_network(rows)
+        return discussion.describe_verdict(discussion.discussion_counts([network]), [network])
+
+    both = verdict([{"detector": True, "precision_60": 0.9}, {}])
+    only = verdict([{"detector": True, "precision_60": 0.9}, {"precision_60": 0.8}, {}])
+    none = verdict([{}, {}])
+    assert "The one unit that passes Zhou et al.'s precision test clears" in both
+    assert "Of the 2 units that pass Zhou et al.'s precision test, 1 misses the reasonable" in only
+    assert none.endswith("No unit passes Zhou et al.'s precision test either.")
+
+
+def test_the_bars_are_stated_with_the_papers_number_for_zhou():
+    reported = paper.reported()
+    text = discussion.describe_bars(reported)
+    assert text.startswith("1. **Grandmother unit**") and "3/4 of the unit's 60" in text
+    changed = reported.copy()
+    changed.loc[changed["measure"] == "detector_precision", "value"] = 0.8
+    assert "quotes Zhou et al.'s bar as .80" in discussion.describe_bars(changed)
+
+
+def tiny_store(path, n_images: int = 150):
+    """A recording of 7 fc6 units and 3 classes; unit 3 fires for class 1 only."""
+    from compendium.activations.writer import ActivationWriter, LayerSpec
+
+    rng = np.random.default_rng(2)
+    labels = np.arange(n_images) % 3
+    fc6 = np.round(rng.random((n_images, 7)), 1)
+    fc6[:, 3] = np.where(labels == 1, 1 + rng.random(n_images), 0)
+    provenance = {
+        "model": "tiny",
+        "dataset": "toy:test",
+        "weights_sha256": "00",
+        "preprocessing": "none",
+    }
+    with ActivationWriter(path, [LayerSpec("fc6", 7)], ["a", "b", "c"], provenance) as writer:
+        writer.append({"fc6": {"max": fc6}}, labels, np.arange(n_images), source_done=n_images)
+        writer.finish()
+    return fc6.astype(np.float32), labels
+
+
+def test_chapter_2s_network_and_its_chance_baseline_measure_the_same_units(tmp_path):
+    x, labels = tiny_store(tmp_path / "acts.h5")
+    params = {
+        "layers": ["fc6"],
+        "units": "2:5",
+        "output_layer": None,
+        "output_softmax": False,
+        "top_n": [60, 100],
+        "memory_gb": 0.5,
+    }
+    network = discussion.alexnet_network(tmp_path / "acts.h5", params, tmp_path / "cache")
+    assert network.table["unit"].tolist() == [2, 3, 4] and network.hidden == ("fc6",)
+    assert network.table.set_index("unit").loc[3, "localist"]
+    expected = unit_measures(x[:, 2:5], labels, unit_offset=2)
+    pd.testing.assert_series_equal(
+        network.table.set_index("unit")["detector"], expected["detector"], check_names=False
+    )
+    baselines, left_out = discussion.baseline_networks(network, tmp_path / "acts.h5", params, None)
+    [chance] = baselines
+    assert chance.chapter == discussion.BASELINE and chance.table["unit"].tolist() == [2, 3, 4]
+    assert not chance.table["localist"].any()  # class 1's images are spread by the shuffle
+    assert "untrained network" in left_out[0]

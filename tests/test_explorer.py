@@ -16,6 +16,7 @@ import re
 import shutil
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -208,14 +209,26 @@ def test_the_page_says_how_points_were_chosen_and_quantised(store):
     assert "all 12 units (5 of conv5, 7 of fc6) and all 240 images of 4 classes" in text
     assert "33 thresholds" in text and "1/32 of that range apart" in text
     assert "every image is one dot" in text and "1.6% of the unit's range" in text
-    assert "exactly the package's values" in text and "1 unit never responds" in text
+    assert (
+        "exactly the package's values" in text
+        and "1 unit gives the same activation to every image" in text
+    )
     sampled = explorer.describe_explorer(built(store, max_points=100))
     assert "each dot stands for up to 3 images of its row" in sampled
 
 
-def test_only_fashion_mnist_recordings_get_pictures():
+def test_only_fashion_mnist_recordings_get_pictures(monkeypatch):
     assert explorer.dataset_images({"dataset": "toy:test"}) is None
     assert explorer.dataset_images({}) is None
+    asked = []
+
+    def fake_load(split, download):
+        asked.append((split, download))
+        return SimpleNamespace(images=np.zeros((3, 2, 2), np.uint8))
+
+    monkeypatch.setattr(explorer, "load_fashion_mnist", fake_load)
+    assert explorer.dataset_images({"dataset": "fashion-mnist:test[:400]"}).shape == (3, 2, 2)
+    assert asked == [("test", False)]  # never downloads: the page works with what is here
 
 
 # --- the charts -------------------------------------------------------------------------------

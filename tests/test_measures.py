@@ -9,6 +9,7 @@ import h5py
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import detector_oracle
 from sklearn.metrics import precision_recall_curve, roc_curve
 
 from compendium.inputs.synthetic import figure_a2_cases, worked_example
@@ -73,6 +74,7 @@ def oracle_row(x: np.ndarray, y: np.ndarray, top=(60, 100)) -> dict:
     row["recall_p100"] = recall[precision == 1].max()
     row["recall_p95"] = recall[precision >= 0.95 - 1e-12].max()
     row.update(oracle_informedness(x, y, classes))
+    row.update(detector_oracle(x, y))
     return row
 
 

@@ -3,6 +3,8 @@ measures engine, network entries, the coarse task, and the small VGG / GoogLeNet
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -328,6 +330,8 @@ def test_chapter_runs_in_imagenet_mode_on_generated_images(tmp_path, monkeypatch
         }
     }
     (tmp_path / "generated-imagenet.yml").write_text(yaml.safe_dump(params))
+    for real in profiles.PARAMS.glob("*.yml"):  # the rerun recipe compares with them
+        (tmp_path / real.name).write_text(real.read_text())
     monkeypatch.setattr(profiles, "PARAMS", tmp_path)
     [path] = pipeline.execute_notebooks(
         "generated-imagenet", ["04_other_cnns"], out_dir=tmp_path / "out"
@@ -337,7 +341,7 @@ def test_chapter_runs_in_imagenet_mode_on_generated_images(tmp_path, monkeypatch
     assert not [o for o in outputs if o.output_type == "error"]
     text = "\n".join(str(o.get("data", {}).get("text/markdown", "")) for o in outputs)
     assert (
-        "3 units nominated as bus detectors (numbered from 1): 494 (0.11), 828 (0.1), 569 (0.1)"
+        "3 units nominated as bus detectors (numbered from 1): 494 (0.11), 828 (0.10), 569 (0.10)"
         in text
     )
     assert "beside Table A5, unit by unit" in text
@@ -356,7 +360,8 @@ def test_group_jitterplot_colours_each_member_class():
         {"t": 0.5},
         title=["a", "b"],
     ).to_dict()
-    points = chart["layer"][1]
+    points, rule = chart["layer"][:2]  # the threshold's rule is drawn over the points
+    assert "rule" in str(rule["mark"]) and "point" in str(points["mark"])
     assert points["encoding"]["shape"]["scale"]["range"] == [
         "square",
         "triangle-up",
@@ -377,7 +382,6 @@ def test_paper_tables_summary_and_display():
         display_table,
         figure6_rows,
         paper_table,
-        plot_sample,
         summarise,
     )
 
@@ -399,10 +403,37 @@ def test_paper_tables_summary_and_display():
     x = rng.random((400, 2))
     table = group_measures(x, labels, [5, 7, 9])
     shown = display_table(table)
-    assert "mean A ± SE" in shown.columns and "precision (top 100)" in shown.columns
-    kept = plot_sample(labels, [5, 7, 9], 200, seed=0)
-    assert np.isin([5, 7, 9], labels[kept]).all() and len(kept) == 200
-    assert np.isin(labels, [5, 7, 9]).sum() == np.isin(labels[kept], [5, 7, 9]).sum()
+    assert list(shown.columns) == [
+        "% > 0, A",
+        "% > 0, not A",
+        "mean A",
+        "mean not A",
+        "precision",
+        "CCMAS",
+        "recall at P = 1",
+        "max. inform.",
+        "its hit rate",
+        "its false alarms",
+        "bars cleared",
+    ]
+    assert shown["precision"].iloc[0] == f"{table['precision_100'].iloc[0]:.2f}"
+    assert shown["% > 0, A"].iloc[0] == f"{table['pct_above_zero_A'].iloc[0]:.1f}"
+
+
+def test_plot_sample_keeps_every_class_in_its_share():
+    from compendium.chapters.other_cnns import ChapterParameterError, plot_sample
+
+    labels = np.repeat(np.arange(10), [400, 100, 100, 100, 100, 300, 100, 300, 100, 300])
+    kept = plot_sample(labels, [5, 7, 9], 190, seed=0)
+    counts = np.bincount(labels[kept], minlength=10)
+    assert counts.tolist() == [40, 10, 10, 10, 10, 30, 10, 30, 10, 30]
+    assert (np.diff(kept) > 0).all()  # in image order, no repeats
+    assert not np.array_equal(kept, plot_sample(labels, [5, 7, 9], 190, seed=1))
+    assert plot_sample(labels, [5, 7, 9], None).size == labels.size
+    assert plot_sample(labels, [5, 7, 9], 5000).size == labels.size
+    assert np.bincount(labels[plot_sample(labels, [5], 10)], minlength=10).min() == 1
+    with pytest.raises(ChapterParameterError, match="do not all occur"):
+        plot_sample(labels, [5, 11], 100)
 
 
 def test_profiles_give_chapter_4_declared_parameters_and_the_papers_units(tmp_path):
@@ -531,16 +562,18 @@ FASHION_NAMES = [
 ]
 
 
-def page_recording(path, n_per_class=20, n_units=6, seed=0):
-    """A recording of one conv layer in which units 2 and 4 prefer footwear (5, 7, 9)."""
+def page_recording(path, n_per_class=20, n_units=6, seed=0, strong=2.0, weak=0.5, silent=(5,)):
+    """A recording of one conv layer in which unit 2 prefers footwear (5, 7, 9) by `strong`,
+    unit 4 by `weak`, and the `silent` units give every image 0."""
     from compendium.activations.writer import ActivationWriter, LayerSpec
 
     rng = np.random.default_rng(seed)
     labels = np.repeat(np.arange(10), n_per_class)
     x = np.maximum(rng.normal(size=(labels.size, n_units)), 0).astype(np.float32)
     footwear = np.isin(labels, [5, 7, 9])
-    x[footwear, 2] += 2.0
-    x[footwear, 4] += 0.5
+    x[footwear, 2] += strong
+    x[footwear, 4] += weak
+    x[:, list(silent)] = 0
     with ActivationWriter(
         path,
         [LayerSpec("conv5", n_units, kind="conv")],
@@ -552,9 +585,10 @@ def page_recording(path, n_per_class=20, n_units=6, seed=0):
     return path
 
 
-def page_dissection(n_units=6, detectors=((2, 0.2), (4, 0.1)), bag=(0, 0.3)):
+def page_dissection(n_units=6, detectors=((2, 0.2), (4, 0.1)), bag=(0, 0.3), silent=(5,)):
     """A dissection of `n_units` units for the ten classes and the two super-categories:
-    `detectors` (unit, IoU) are footwear's, `bag` a Bag detector; the rest pass nothing."""
+    `detectors` (unit, IoU) are footwear's, `bag` a Bag detector, the `silent` units have
+    IoU 0 with everything; the rest pass nothing."""
     from compendium.methods.dissect import Dissection
 
     concepts = [*FASHION_NAMES, "footwear", "upper body"]
@@ -562,6 +596,7 @@ def page_dissection(n_units=6, detectors=((2, 0.2), (4, 0.1)), bag=(0, 0.3)):
     for unit, value in detectors:
         iou[unit, concepts.index("footwear")] = value
     iou[bag[0], concepts.index("Bag")] = bag[1]
+    iou[list(silent)] = 0.0
     return Dissection(
         layer="conv5",
         concepts=concepts,
@@ -579,18 +614,37 @@ def page_dissection(n_units=6, detectors=((2, 0.2), (4, 0.1)), bag=(0, 0.3)):
 
 
 def page_run(
-    tmp_path, *, data="fashion-mnist", nominated=((2, 0.2), (4, 0.1)), paper=None, **settings
+    tmp_path,
+    *,
+    data="fashion-mnist",
+    nominated=((2, 0.2), (4, 0.1)),
+    paper=None,
+    recording=None,
+    info=None,
+    **settings,
 ):
-    """A `ChapterRun` of one network made of `page_recording` and `page_dissection`."""
-    from compendium.chapters.other_cnns import ChapterRun, NetResult, Settings, detector_table
+    """A `ChapterRun` of one network made of `page_recording` (with `recording`'s options)
+    and `page_dissection`; for the fashion data every unit of the layer is measured."""
+    from compendium.chapters.other_cnns import (
+        ChapterRun,
+        NetResult,
+        Settings,
+        detector_table,
+        layer_measures,
+    )
     from compendium.methods.dissect import nominate
 
-    path = page_recording(tmp_path / "net.h5")
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    path = page_recording(tmp_path / "net.h5", **(recording or {}))
     dissection = page_dissection(detectors=nominated)
     units = nominate(dissection, "footwear")
-    table = detector_table("Net", "conv5", units, path, (5, 7, 9), top=20)
+    every = layer_measures(path, "conv5", range(6), (5, 7, 9), top=20)
+    fashion = data == "fashion-mnist"
+    table = detector_table(
+        "Net", "conv5", units, path, (5, 7, 9), top=20, measured=every if fashion else None
+    )
     options = {"super_category": "footwear", "top_n": 20, "quantile": 0.05, **settings}
-    if data == "imagenet":
+    if not fashion:
         table.insert(3, "unit (from 1)", table["unit"] + 1)
     result = NetResult(
         "Net",
@@ -600,8 +654,10 @@ def page_run(
         path,
         (5, 7, 9),
         list(FASHION_NAMES),
-        dissection if data == "fashion-mnist" else None,
-        {"arch": "generated", "paper": paper},
+        dissection if fashion else None,
+        {"arch": "generated", "task": "coarse", "paper": paper, **(info or {})},
+        None,
+        every if fashion else None,
     )
     return ChapterRun(Settings(data=data, **options), [result])
 
@@ -610,7 +666,118 @@ def markdown_texts(outputs):
     return [o.data for o in outputs if type(o).__name__ == "Markdown"]
 
 
-def test_networks_section_names_the_classes_and_tabulates_each_network(tmp_path):
+@pytest.fixture(autouse=True)
+def page_data(tmp_path, monkeypatch):
+    """CSV downloads go to a temporary folder, as in a book build."""
+    from compendium.chapters.downloads import PAGE_DATA_ENV
+
+    folder = tmp_path / "page-data"
+    monkeypatch.setenv(PAGE_DATA_ENV, str(folder))
+    return folder
+
+
+# --- the measures of the bars, for a fixed class -------------------------------------------
+
+
+def brute_detector(x, is_a):
+    """The reasonable bar for class A read off the definition, one threshold at a time."""
+    best = None
+    for t in np.unique(x):
+        tp, fp = int(np.sum(is_a & (x >= t))), int(np.sum(~is_a & (x >= t)))
+        if 2 * tp > is_a.sum() and (best is None or (tp - fp, t) > best[:2]):
+            best = (tp - fp, t, tp / is_a.sum(), fp / (tp + fp))
+    return best[0] > 0, best[2], best[3]
+
+
+def test_fixed_class_detector_equals_brute_force_and_the_worked_cases():
+    from compendium.measures.groups import fixed_class_detector
+
+    rng = np.random.default_rng(5)
+    for _ in range(120):
+        n = int(rng.integers(4, 50))
+        is_a = rng.random(n) < rng.uniform(0.1, 0.9)
+        if is_a.all() or not is_a.any():
+            continue
+        x = np.round(rng.random((n, 3)) * rng.integers(1, 5), 1)
+        x[is_a, 0] += rng.random()
+        table = fixed_class_detector(x, is_a)
+        for unit in range(3):
+            expected = brute_detector(x[:, unit], is_a)
+            got = table.loc[unit, ["detector", "detector_recall", "detector_false_alarm"]]
+            assert (bool(got.iloc[0]), *got.iloc[1:]) == pytest.approx(expected)
+    # A: 5, 4, 3, 1; the rest: 3.5, 0, 0, 0. With more hits than misses: t = 3 (3 hits, 1
+    # false alarm, margin 2) and t = 1 (4 hits, 1 false alarm, margin 3): the bar reads t = 1
+    x = np.array([5.0, 4, 3, 1, 3.5, 0, 0, 0])
+    is_a = np.array([True, True, True, True, False, False, False, False])
+    row = fixed_class_detector(x, is_a).iloc[0]
+    assert bool(row["detector"]) and row["detector_recall"] == 1.0
+    assert row["detector_false_alarm"] == 0.2
+    ties = fixed_class_detector(np.array([5.0, 4, 3, 0, 3.5, 2, 0, 0]), is_a).iloc[0]
+    assert ties["detector_recall"] == 0.75  # t = 3 and t = 0 both have margin 2: the higher
+    flat = fixed_class_detector(np.zeros(8), is_a).iloc[0]  # a silent unit: every image in
+    assert (
+        not flat["detector"]
+        and flat["detector_recall"] == 1
+        and flat["detector_false_alarm"] == 0.5
+    )
+    with pytest.raises(ValueError, match="class and the rest must both"):
+        fixed_class_detector(x, np.ones(8, bool))
+
+
+def test_group_measures_carry_the_bars_and_silence():
+    rng = np.random.default_rng(2)
+    labels = np.repeat(np.arange(10), 10)
+    x = rng.random((100, 4))
+    x[np.isin(labels, [5, 7, 9]), 1] += 2  # every footwear image above every other: localist
+    x[:, 2] = 0.0  # silent
+    x[np.isin(labels, [5, 7, 9]), 3] -= 1  # prefers the rest: not silent, though its best
+    table = group_measures(x, labels, [5, 7, 9], top=20)  # threshold takes in every image
+    assert table["silent"].tolist() == [False, False, True, False]
+    assert table["localist"].tolist() == [False, True, False, False]
+    assert bool(table.loc[1, "detector"]) and table.loc[1, "detector_false_alarm"] == 0
+    assert table.loc[3, "mi_recall"] == 1 and table.loc[3, "mi_specificity"] == 0
+    assert table.loc[1, "precision_60"] == pytest.approx(0.5)  # 30 footwear images
+    assert "precision_60" in group_measures(x, labels, [5, 7, 9], top=60)
+    few = group_measures(x[:50], labels[:50], [0], top=5)
+    assert few["precision_60"].isna().all()  # Zhou's top 60 needs 60 images
+
+
+# --- the page: what it shows and says ------------------------------------------------------
+
+
+def test_run_description_and_dissection_settings_name_what_was_measured():
+    from compendium.chapters import dissection_page as pg
+    from compendium.chapters.other_cnns import Settings
+
+    settings = Settings(data="fashion-mnist", super_category="footwear", quantile=0.05)
+    nets = [
+        {"name": "V", "arch": "small-vgg", "task": "coarse", "layer": "conv3_3"},
+        {"name": "A", "arch": "small-alexnet", "task": "classes", "layer": "conv5", "epochs": 1},
+    ]
+    run = pg.run_description(settings, nets)
+    assert run["Data"].startswith("Fashion-MNIST: all test images; footwear plays")
+    assert "V: `small-vgg` trained on five coarse groups for 2 epochs" in run["Networks"]
+    assert "A: `small-alexnet` trained on the ten classes for 1 epoch," in run["Networks"]
+    assert (
+        "first 500"
+        in pg.run_description(Settings(**{**vars(settings), "n_images": 500}), nets)["Data"]
+    )
+    imagenet = Settings(data="imagenet", super_category="bus", max_per_class=7)
+    entry = [{"name": "G", "model": "googlenet", "layer": "inception4e"}]
+    described = pg.run_description(imagenet, entry)
+    assert "the first 7 images of each class" in described["Data"]
+    assert "`googlenet` with weights `DEFAULT`" in described["Networks"]
+    text = pg.describe_dissection_settings(settings)
+    assert "**0.05** (the top 5% of map values), not the published 0.005" in text
+    assert text.endswith("the IoU threshold of step 5 is 0.04.")
+    published = Settings(data="fashion-mnist", super_category="footwear", iou_threshold=0.1)
+    assert "the published value, 0.005 (the top 0.5% of map values)" in (
+        pg.describe_dissection_settings(published)
+    )
+    assert "threshold of step 5 is 0.1." in pg.describe_dissection_settings(published)
+
+
+def test_networks_section_names_the_classes_tabulates_and_counts_the_silent(tmp_path, page_data):
     from compendium.chapters import dissection_page as pg
 
     run = page_run(tmp_path)
@@ -618,10 +785,18 @@ def test_networks_section_names_the_classes_and_tabulates_each_network(tmp_path)
         "The super-category **footwear** is made of the classes Sandal, Sneaker, Ankle boot. "
         "The networks of this run:"
     )
-    run.results[0].group = (5, 9)
-    assert "classes Sandal, Ankle boot." in pg.describe_super_category(run)
-    text, table = pg.networks_outputs(run)
+    text, table, link, silent = pg.networks_outputs(run)
     assert list(table.columns) == ["Net"] and table.loc["arch", "Net"] == "generated"
+    assert table.loc["kept values (MB)", "Net"] == 3.0
+    assert "networks.csv" in link.data and (page_data / "networks.csv").is_file()
+    assert silent.data.startswith("1 silent unit gives the same activation to every image")
+    assert "(1 of Net's 6)" in silent.data
+    none = page_run(tmp_path / "none", recording={"silent": ()})
+    assert len(pg.networks_outputs(none)) == 3
+    split = pg.silent_split(run, include_silent=True)
+    assert len(split.kept) == 6 and split.n_silent == 1
+    with pytest.raises(ValueError, match="True or False"):
+        pg.silent_split(run, include_silent="no")
 
 
 def test_quantile_check_counts_the_detectors_and_the_words_follow_them(tmp_path):
@@ -649,6 +824,9 @@ def test_quantile_check_counts_the_detectors_and_the_words_follow_them(tmp_path)
     assert text.endswith(
         "uses the quantile 0.05, under which a unit's masks can cover as much as the super-category's."
     )
+    ceiling = pg.describe_quantile_ceiling(check, settings)
+    assert "cover about 0.5% of all pixels, while footwear's masks cover 30.0% of them" in ceiling
+    assert "an IoU of at most 0.040 against the threshold of 0.04" in ceiling
     fewer = pg.summarise_quantile_check(
         run.results[0], page_dissection(detectors=((3, 0.5),), bag=(0, 0.0)), ceilings, settings
     )
@@ -677,18 +855,24 @@ def test_the_quantile_section_of_the_imagenet_data_is_one_sentence(tmp_path):
     assert "ImageNet does not have" in text.data
 
 
-def test_label_overview_and_timing_of_each_dissection(tmp_path):
+def test_label_overview_leaves_the_silent_units_out(tmp_path, page_data):
     from compendium.chapters import dissection_page as pg
 
     run = page_run(tmp_path)
-    overview = pg.label_overview(run.results)
-    assert overview.index.name == "best concept"
-    assert overview.loc["footwear", ("Net", "units")] == 2
-    assert overview.loc["footwear", ("Net", "detectors")] == 2
-    assert overview.loc["Bag", ("Net", "detectors")] == 1
-    assert overview[("Net", "units")].sum() == 6
-    timing = pg.dissection_timing(run.results)
-    assert timing.loc["Net"].tolist() == ["conv5", 6, "7x7", 1.5, 2.25, 3.0]
+    every = pg.label_overview(run.results)
+    assert every.index.name == "best concept"
+    assert every.loc["footwear", ("Net", "units")] == 2
+    assert every.loc["footwear", ("Net", "detectors")] == 2
+    assert every.loc["Bag", ("Net", "detectors")] == 1
+    kept = pg.label_overview(run.results, {"Net": {5}})  # IoU 0 everywhere: "T-shirt/top"
+    shirts = ("Net", "units")
+    assert every.loc["T-shirt/top", shirts] == kept.loc["T-shirt/top", shirts] + 1
+    assert kept[("Net", "units")].sum() == 5
+    overview, link, note, *_ = pg.nominated_outputs(run)
+    assert overview[("Net", "units")].sum() == 5 and (page_data / "best_concepts.csv").is_file()
+    assert note.data.startswith("The 1 silent units of the layers")
+    included = pg.nominated_outputs(run, include_silent=True)
+    assert included[0][("Net", "units")].sum() == 6
 
 
 def test_nominated_units_are_listed_from_0_here_and_from_1_for_the_paper(tmp_path):
@@ -697,52 +881,76 @@ def test_nominated_units_are_listed_from_0_here_and_from_1_for_the_paper(tmp_pat
     run = page_run(tmp_path)
     result = run.results[0]
     assert pg.describe_nominated(result, "footwear", from_one=False) == (
-        "**Net**, `conv5`: 2 units nominated as footwear detectors: 2 (0.2), 4 (0.1)"
+        "**Net**, `conv5`: 2 units nominated as footwear detectors: 2 (0.20), 4 (0.10)"
     )
     assert pg.describe_nominated(result, "bus", from_one=True) == (
-        "**Net**, `conv5`: 2 units nominated as bus detectors (numbered from 1): 3 (0.2), 5 (0.1)"
+        "**Net**, `conv5`: 2 units nominated as bus detectors (numbered from 1): 3 (0.20), 5 (0.10)"
     )
     empty = page_run(tmp_path / "empty", nominated=()).results[0]
     assert pg.describe_nominated(empty, "footwear", from_one=False).endswith(
         "0 units nominated as footwear detectors."
     )
-    shown = pg.nominated_outputs(run)
-    assert len(shown) == 4 and markdown_texts(shown)[0] == pg.TIMING_NOTE
     assert len(pg.nominated_outputs(page_run(tmp_path / "in", data="imagenet"))) == 1
 
 
-def test_detector_tables_split_into_the_papers_columns_and_the_signal_detection_ones(tmp_path):
+def test_each_network_is_one_table_in_one_number_format(tmp_path, page_data):
     from compendium.chapters import dissection_page as pg
+    from compendium.chapters import paper
 
     run = page_run(tmp_path)
-    first, second = pg.detector_table(run.results[0], run.settings)
-    assert list(first.index) == [2, 4] and "IoU" in first.columns and "label" not in first
-    assert list(second.columns)[0] == "recall at P = 1" and "false-alarm prop." in second
+    table = pg.detector_table(run.results[0], run.settings)
+    assert list(table.index) == [2, 4] and "label" not in table
+    assert list(table.columns)[:2] == ["IoU", "% > 0, A"] and table.columns[-1] == "bars cleared"
+    numbers = table.drop(columns=["bars cleared"]).to_numpy().ravel()
+    assert all(re.fullmatch(r"\d+\.\d{1,2}|–", v) for v in numbers)
+    assert table.loc[2, "bars cleared"] == "detector, Zhou"
     by_iou = page_run(tmp_path / "iou", nominate_rule="iou")
-    assert "label" in pg.detector_table(by_iou.results[0], by_iou.settings)[0]
-    heading, *tables = pg.detector_table_outputs(run)
-    assert heading.data == "**Net**, layer `conv5`" and len(tables) == 2
+    assert "label" in pg.detector_table(by_iou.results[0], by_iou.settings)
+    heading, styled, link, errors = pg.detector_table_outputs(run, paper.reported())
+    assert heading.data == "**Net**, layer `conv5`" and styled.data.equals(table)
+    assert (page_data / "net_nominated.csv").is_file()
+    csv = pd.read_csv(page_data / "net_nominated.csv")
+    assert {"sem_A", "recall_p95", "mi_fpr", "detector_recall"} <= set(csv.columns)
+    assert "below 5 in Table A3 and below 2 in Tables A4-A5" in errors.data
     empty = page_run(tmp_path / "empty", nominated=())
-    assert markdown_texts(pg.detector_table_outputs(empty)) == [
+    assert markdown_texts(pg.detector_table_outputs(empty, paper.reported()))[:2] == [
         "**Net**, layer `conv5`",
         "No unit of this layer is nominated as a footwear detector.",
     ]
 
 
-def test_paper_table_outputs_head_each_of_the_papers_tables():
+def test_standard_errors_are_stated_beside_the_papers_bounds(tmp_path):
+    from compendium.chapters import dissection_page as pg
+    from compendium.chapters import paper
+
+    run = page_run(tmp_path)
+    reported = paper.reported()
+    largest = run.results[0].table[["sem_A", "sem_notA"]].max().max()
+    text = pg.describe_standard_errors(run.results, reported)
+    assert f"the largest is {largest:.3g}" in text
+    changed = reported.copy()
+    changed.loc[changed["source"] == "Table A4 caption", "value"] = 3
+    said = pg.describe_standard_errors(run.results, changed)
+    assert "below 5 in Table A3 and below 3 in Table A4 and below 2 in Table A5" in said
+
+
+def test_paper_tables_are_shown_as_the_paper_prints_them(page_data):
     from compendium.chapters import dissection_page as pg
 
     shown = pg.paper_table_outputs()
-    assert markdown_texts(shown) == [
-        "**Table A3**: VGG-16 (Places-365), `conv5_3`",
-        "**Table A4**: GoogLeNet (Places-365), `inception4e`",
-        "**Table A5**: GoogLeNet (ImageNet), `inception4e`",
+    assert markdown_texts(shown)[::2] == [
+        "**Table A3**: VGG-16 (Places-365), `conv5_3` (units numbered from 1)",
+        "**Table A4**: GoogLeNet (Places-365), `inception4e` (units numbered from 1)",
+        "**Table A5**: GoogLeNet (ImageNet), `inception4e` (units numbered from 1)",
     ]
-    assert shown[1].index.name == "unit" and shown[1].index[1] == 20
-    assert "network" not in shown[1].columns
+    a3 = shown[1]
+    assert a3.index.name == "unit" and a3.index[1] == 20
+    assert a3.loc[20].tolist() == ["0.15", "Y", "99", "49.1", "157.6", "15.2", "0.53", "0.82"]
+    assert shown[7].loc[541, "% > 0, A"] == "99.67"  # the paper's own digits
+    assert (page_data / "paper_table_a5.csv").is_file()
 
 
-def test_fig6_panel_draws_the_top_iou_unit_and_says_what_its_threshold_catches(tmp_path):
+def test_fig6_panel_draws_a_thinned_cloud_and_says_what_its_threshold_catches(tmp_path):
     from compendium.chapters import dissection_page as pg
 
     run = page_run(tmp_path)
@@ -751,9 +959,12 @@ def test_fig6_panel_draws_the_top_iou_unit_and_says_what_its_threshold_catches(t
     assert panel.unit == 2 and panel.label == "conv5.2" and panel.sample.size == 200
     assert panel.class_names == FASHION_NAMES
     title = pg.fig6_title(panel, 20)
-    assert title[0] == "Net, conv5.2" and title[1].startswith("IoU 0.200, precision ")
+    assert title[0] == "Net, conv5.2" and title[1].startswith("IoU 0.20, precision ")
     few = pg.fig6_panel(result, page_run(tmp_path / "few", max_points=80).settings)
-    assert few.sample.size == 80 and pg.fig6_title(few, 20)[1].endswith(", 80 of 200 images")
+    assert few.sample.size == 80 and pg.fig6_title(few, 20)[1].endswith(", 80 of 200 images drawn")
+    assert np.bincount(few.labels[few.sample]).tolist() == [8] * 10  # every class its share
+    assert "draws 80 of the 200 images" in pg.describe_fig6_sample([few])
+    assert pg.describe_fig6_sample([panel]) == "Every image is drawn."
     chart = pg.fig6_chart(panel, run.settings).to_dict()
     assert chart["title"]["text"] == title
     row = {"mean_A": 2.5, "mean_notA": 0.75, "mi_recall": 0.934, "mi_false_alarm": 0.2}
@@ -764,26 +975,37 @@ def test_fig6_panel_draws_the_top_iou_unit_and_says_what_its_threshold_catches(t
     )
     changed = pg.describe_fig6_panel({**row, "mi_recall": 0.5, "mean_A": 9.0}, "bus")
     assert "Mean activation 9.00 for bus" in changed and "finds 50% of the bus images" in changed
-    chart_, text = pg.fig6_outputs(run)
+    sample, chart_, text, intro, numbers, link = pg.fig6_outputs(run)
     assert text.data == pg.describe_fig6_panel(panel.row, "footwear")
+    assert numbers.loc[("Net", "conv5.2"), "source"] == "this run"
+    assert numbers.loc[("VGG-16 (Places-365)", "conv5_3.20 (from 1)"), "precision"] == "0.53"
     empty = page_run(tmp_path / "empty", nominated=())
     assert pg.fig6_panel(empty.results[0], empty.settings) is None
-    assert markdown_texts(pg.fig6_outputs(empty)) == ["**Net**: no nominated unit to plot."]
+    assert "**Net**: no nominated unit to plot." in markdown_texts(pg.fig6_outputs(empty))
 
 
-def test_summary_sets_this_runs_networks_beside_the_papers_tables(tmp_path):
+def test_summary_sets_this_runs_networks_beside_the_papers_tables(tmp_path, page_data):
     from compendium.chapters import dissection_page as pg
+    from compendium.chapters import paper
 
     run = page_run(tmp_path)
     assert list(pg.summary_tables(run.results)) == ["Net", "A3 (paper)", "A4 (paper)", "A5 (paper)"]
-    [summary] = pg.summary_outputs(run)
+    styled, link = pg.summary_outputs(run)
+    summary = styled.data
     assert list(summary.columns) == ["Net", "A3 (paper)", "A4 (paper)", "A5 (paper)"]
     assert summary.loc["nominated units", "A4 (paper)"] == "17"
     assert summary.loc["max informedness (max)", "A3 (paper)"] == "–"
+    assert summary.loc["units with precision >= .75", "A5 (paper)"] == "0"
+    changed = paper.reported()
+    changed.loc[changed["measure"] == "detector_precision", "value"] = 0.5
+    lower = pg.summary_outputs(run, changed)[0].data
+    a5 = pg.paper_table("Table A5")["precision_100"]
+    assert lower.loc["units with precision >= .50", "A5 (paper)"] == str((a5 >= 0.5).sum())
+    assert (a5 >= 0.5).sum() > 0 == (a5 >= 0.75).sum()
     imagenet = page_run(tmp_path / "in", data="imagenet", paper="Table A5")
     shown = pg.summary_outputs(imagenet)
-    assert markdown_texts(shown) == ["**Net** beside Table A5, unit by unit:"]
-    assert set(shown[-1]["unit (from 1)"]) == {3, 5}
+    assert markdown_texts(shown)[1] == "**Net** beside Table A5, unit by unit:"
+    assert set(shown[-2]["unit (from 1)"]) == {3, 5}
 
 
 def test_paper_detectors_come_from_the_papers_tables():
@@ -797,6 +1019,7 @@ def test_paper_detectors_come_from_the_papers_tables():
     assert theirs.pct_a == (93.7, 100.0) and theirs.pct_not_a == (22.3, 97.3)
     assert (theirs.disagreeing_network, theirs.disagreeing_unit) == ("GoogLeNet", 494)
     assert (theirs.disagreeing_iou, theirs.disagreeing_precision) == (0.11, 0.0)
+    assert theirs.n_units == 49 and dict(theirs.units_per_table)["VGG-16 (Places-365)"] == 7
     changed = reported.copy()
     unit_494 = (changed["source"] == "Table A5") & (changed["unit"] == 494)
     changed.loc[unit_494 & (changed["measure"] == "precision_100"), "value"] = 0.9
@@ -805,7 +1028,67 @@ def test_paper_detectors_come_from_the_papers_tables():
     assert (other.disagreeing_unit, other.disagreeing_iou) == (384, 0.10)
 
 
-def test_describe_detectors_states_this_runs_ranges_beside_the_papers(tmp_path):
+def test_bar_counts_follow_the_units_and_the_silent_policy(tmp_path):
+    from compendium.chapters import dissection_page as pg
+
+    run = page_run(tmp_path)
+    counts = pg.bar_counts(run)
+    assert list(counts.index) == [("Net", "nominated"), ("Net", "other")]
+    nominated, other = counts.loc[("Net", "nominated")], counts.loc[("Net", "other")]
+    assert (nominated["units"], nominated["silent"], nominated["counted"]) == (2, 0, 2)
+    assert (other["units"], other["silent"], other["counted"]) == (4, 1, 3)
+    measured = run.results[0].layer_table.set_index("unit")
+    assert nominated["detector"] == int(measured.loc[[2, 4], "detector"].sum())
+    assert bool(measured.loc[2, "detector"]) and nominated["grandmother"] == 0
+    kept = pg.bar_counts(run, include_silent=True)
+    assert kept.loc[("Net", "other"), "counted"] == 4
+    totals = pg.bar_totals(counts)
+    assert (totals.counted, totals.detector) == (2, nominated["detector"])
+    assert totals.networks_with_detectors == ("Net",)
+    assert pg.bar_totals(counts, "other").counted == 3
+    assert list(pg.bar_counts_table(counts).columns) == list(pg.BAR_HEADINGS.values())
+    imagenet = page_run(tmp_path / "in", data="imagenet")
+    assert list(pg.bar_counts(imagenet).index) == [("Net", "nominated")]
+    assert pg.describe_bar_layers(pg.bar_counts(imagenet), "bus") == ""
+
+
+def test_the_verdict_follows_the_detector_counts(tmp_path):
+    from compendium.chapters import dissection_page as pg
+    from compendium.chapters import paper
+
+    theirs = pg.paper_detectors(paper.reported())
+
+    def verdict(run):
+        counts = pg.bar_counts(run)
+        units = pg.nominated_units(run.results)
+        return pg.describe_verdict(
+            pg.bar_totals(counts), units, n_networks=1, super_category="footwear", theirs=theirs
+        )
+
+    strong = page_run(tmp_path / "strong", recording={"strong": 6.0})
+    text = verdict(strong)
+    detectors = int(pg.bar_counts(strong).loc[("Net", "nominated"), "detector"])
+    assert detectors >= 1
+    assert text.startswith(f"**{detectors} of the 2 units Network Dissection nominated")
+    assert "by the paper's reasonable test**" in text and "in 1 of the 1 networks" in text
+    assert "1 of them is a grandmother unit" in text  # +6 lifts every footwear image above
+    assert "The clearest is Net's unit 2: at its best threshold it finds 100%" in text
+    assert "The paper could make no such count for its 49 'bus' units: it reports no " in text
+    assert "(the best .58)" in text
+    weak = page_run(tmp_path / "weak", nominated=((4, 0.1),), recording={"weak": 0.0})
+    none = verdict(weak)
+    assert none.startswith(
+        "**The one unit Network Dissection nominated is not a footwear detector by the "
+        "paper's tests**: none has a threshold with more hits than misses"
+    )
+    assert "and none is a grandmother unit" in none
+    two = page_run(tmp_path / "two", recording={"weak": 0.0, "strong": 0.0})
+    assert verdict(two).startswith("**None of the 2 units Network Dissection nominated is a")
+    empty = page_run(tmp_path / "empty", nominated=())
+    assert "no verdict on its nominations" in verdict(empty)
+
+
+def test_describe_detectors_puts_the_verdict_first_then_the_ranges_beside_the_papers(tmp_path):
     from dataclasses import replace
 
     from compendium.chapters import dissection_page as pg
@@ -814,39 +1097,56 @@ def test_describe_detectors_states_this_runs_ranges_beside_the_papers(tmp_path):
     run = page_run(tmp_path)
     units = pg.nominated_units(run.results)
     assert len(units) == 2 and pg.nominated_units([]).empty
+    assert {"zhou_detector", "iou", "detector"} <= set(units.columns)
     theirs = pg.paper_detectors(paper.reported())
+    counts = pg.bar_counts(run)
     text = pg.describe_detectors(
-        units, n_networks=1, super_category="footwear", top_n=20, theirs=theirs
+        units,
+        n_networks=1,
+        super_category="footwear",
+        top_n=20,
+        theirs=theirs,
+        totals=pg.bar_totals(counts),
+        layers=pg.describe_bar_layers(counts, "footwear"),
     )
-    first, second, third = text.split("\n\n")
+    verdict, ranges, disagreement, layers = text.split("\n\n")
+    assert verdict == pg.describe_verdict(
+        pg.bar_totals(counts), units, n_networks=1, super_category="footwear", theirs=theirs
+    )
     prec = units["precision_20"]
-    assert first.startswith(
-        "**What this run shows.** Across the 1 networks, Network Dissection nominated 2 "
-        "footwear units. Their precision (the share of footwear among each unit's 20 most "
-        f"active images) ranges from {prec.min():.2f} to {prec.max():.2f}, and "
-        f"{int((prec >= 0.75).sum())} of them reach the 0.75 that Zhou et al. (2015) asked of "
-        "a detector (the paper: at most .58, none at .75)."
+    assert ranges.startswith(
+        "**What the other measures show.** Across the 1 networks, the precision of the "
+        "nominated units (the share of footwear among each unit's 20 most active images) "
+        f"ranges from {prec.min():.2f} to {prec.max():.2f}, and "
+        f"{int((prec >= 0.75).sum())} of them reach .75 (the paper: at most .58, none at .75)."
     )
-    assert first.endswith("(the paper: 93.7-100% of bus images, 22.3-97.3% of the others).")
+    assert ranges.endswith("(the paper: 93.7-100% of bus images, 22.3-97.3% of the others).")
     worst = units.loc[prec.idxmin()]
-    assert second.startswith(f"The two methods can disagree outright: Net's unit {worst['unit']}")
-    assert "as the paper's GoogLeNet unit 494 (IoU .11, precision .00) did." in second
-    assert f"recall at perfect precision is at most {units['recall_p100'].max():.2f}" in third
-    other = replace(
-        theirs, precision_max=0.81, n_at_criterion=3, pct_not_a=(20.0, 97.0), disagreeing_unit=7
+    assert disagreement.startswith(
+        f"The two methods can disagree outright: Net's unit {worst['unit']}"
     )
-    changed = pg.describe_detectors(
-        units.assign(ccmas=[0.5, 0.25]), n_networks=3, super_category="bus", top_n=20, theirs=other
+    assert "as the paper's GoogLeNet unit 494 (IoU .11, precision .00) did." in disagreement
+    other = counts.loc[("Net", "other")]
+    assert layers.startswith("The nominations and the reasonable bar agree only in part.")
+    assert f"Network Dissection nominated {counts.loc[('Net', 'nominated'), 'detector']} of" in (
+        layers
     )
-    assert "Across the 3 networks" in changed and "2 bus units" in changed
-    assert "(the paper: at most .81, 3 at .75)" in changed
-    assert "CCMAS ranges from 0.25 to 0.50" in changed and "20-97% of the others" in changed
-    assert "GoogLeNet unit 7 (IoU" in changed
+    assert f"left {other['detector']} out" in layers
+    changed = replace(theirs, precision_max=0.81, n_at_criterion=3, pct_not_a=(20.0, 97.0))
+    again = pg.describe_detectors(
+        units.assign(ccmas=[0.5, 0.25]),
+        n_networks=3,
+        super_category="bus",
+        top_n=20,
+        theirs=changed,
+    )
+    assert "Across the 3 networks" in again and "(the paper: at most .81, 3 at .75)" in again
+    assert "CCMAS ranges from 0.25 to 0.50" in again and "20-97% of the others" in again
     assert "nothing to compare" in pg.describe_detectors(
         pd.DataFrame(), n_networks=1, super_category="footwear", top_n=20, theirs=theirs
     )
-    [shown] = pg.detectors_outputs(run, paper.reported())
-    assert shown.data == text
+    table, link, shown = pg.detectors_outputs(run, paper.reported())
+    assert shown.data == text and list(table.columns) == list(pg.BAR_HEADINGS.values())
 
 
 def test_base_rate_beside_the_papers_buses(tmp_path):
@@ -858,15 +1158,67 @@ def test_base_rate_beside_the_papers_buses(tmp_path):
     assert pg.base_rate(run) == (0.3, 200)
     assert pg.describe_base_rate(0.3, 10_000, "footwear", reported) == (
         "In this run 30.0% of the 10,000 measured images belong to footwear (the paper: 300 of "
-        "100,000 images, 0.3%, were buses)."
+        "100,000 images, 0.3%, were buses). A unit with no preference at all would put about "
+        "30 footwear images among its 100 most active ones here, and about 0.3 buses there."
     )
     changed = reported.copy()
     changed.loc[changed["measure"] == "n_images_A", "value"] = 600
-    assert "(the paper: 600 of 100,000 images, 0.6%, were buses)" in pg.describe_base_rate(
-        0.125, 80, "shoes", changed
-    )
-    assert "12.5% of the 80 measured images belong to shoes" in pg.describe_base_rate(
-        0.125, 80, "shoes", changed
-    )
+    text = pg.describe_base_rate(0.125, 80, "shoes", changed, top_n=40)
+    assert "(the paper: 600 of 100,000 images, 0.6%, were buses)" in text
+    assert "12.5% of the 80 measured images belong to shoes" in text
+    assert "about 5 shoes images among its 40 most active ones here, and about 0.24 buses" in text
     [shown] = pg.base_rate_outputs(run, reported)
     assert shown.data.startswith("In this run 30.0% of the 200 measured images")
+
+
+def test_summary_box_states_the_paper_this_run_and_why_they_differ(tmp_path):
+    from compendium.chapters import dissection_page as pg
+    from compendium.chapters import paper
+    from compendium.chapters.page import MYST
+
+    reported = paper.reported()
+    run = page_run(tmp_path, recording={"strong": 6.0})
+    box = pg.summary_box(run, reported, "smoke")
+    assert box.metadata[MYST] and box.data.startswith(":::{admonition} In short")
+    totals = pg.bar_totals(pg.bar_counts(run))
+    assert (
+        "7 in VGG-16 (Places-365), 17 in GoogLeNet (Places-365) and 25 in GoogLeNet (ImageNet)"
+        in box.data
+    )
+    assert "It reports no signal-detection measure for these units." in box.data
+    assert f"**{totals.detector} clear the paper's reasonable bar for a detector**" in box.data
+    assert "**This run** (profile `smoke`): Of the 2 units" in box.data
+    assert "footwear is 3 of 10 classes here, 30.0% of the 200 images" in box.data
+    assert "the paper's buses were 3 of 1,000 classes, 0.3% of its images" in box.data
+    assert "Net was trained with footwear as one of its labels" in box.data
+    assert "quantile is 0.05 rather than the published 0.005." in box.data
+    changed = reported.copy()
+    changed.loc[changed["measure"] == "n_images_A", "value"] = 500
+    assert "were 5 of 1,000 classes, 0.5%" in pg.summary_box(run, changed, "smoke").data
+    empty = page_run(tmp_path / "empty", nominated=())
+    assert (
+        "nominated no footwear unit with these settings"
+        in pg.summary_box(empty, reported, "smoke").data
+    )
+
+
+def test_exercises_have_computed_solutions(tmp_path):
+    from compendium.chapters import dissection_page as pg
+    from compendium.chapters import paper
+
+    reported = paper.reported()
+    run = page_run(tmp_path)
+    block = pg.chapter_exercises(run, reported).data
+    for label in ("ex-other-cnns-precision", "ex-other-cnns-base-rate", "ex-other-cnns-coverage"):
+        assert f":label: {label}" in block
+    assert "so the bar asks for 2.5 times the base rate" in block
+    assert "there it asked for 250 times" in block
+    every = run.results[0].layer_table
+    best = every.loc[every["max_informedness"].idxmax()]
+    assert f"The highest max informedness is {best['max_informedness']:.2f}" in block
+    left = int(pg.bar_counts(run).loc[("Net", "other"), "detector"])
+    assert f"It left out {left} of them." in block
+    stronger = pg.chapter_exercises(page_run(tmp_path / "s", recording={"strong": 6.0}), reported)
+    assert stronger.data != block
+    imagenet = pg.chapter_exercises(page_run(tmp_path / "in", data="imagenet"), reported)
+    assert "ex-other-cnns-coverage" not in imagenet.data

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from compendium.chapters import plots
@@ -92,3 +93,51 @@ def test_thresholds_must_be_finite(unit):
     x, y = unit
     with pytest.raises(ValueError, match="finite"):
         plots.jitterplot(x, y, NAMES, "u", 0, thresholds={"t": float("nan")})
+
+
+def test_threshold_colours_follow_the_role_whatever_the_order():
+    cut_first = plots.threshold_table({"top-60 cut": 0.2, "max-informedness threshold": 0.5})
+    best_first = plots.threshold_table(
+        {"max-informedness threshold for Sandal": 0.5, "top-60 cut": 0.2}
+    )
+    for table in (cut_first, best_first):
+        colours = dict(zip(table["threshold"].str[:3], table["colour"], strict=True))
+        assert colours == {"top": plots.TOP_CUT_COLOUR, "max": plots.MAX_INFORMEDNESS_COLOUR}
+    other = plots.threshold_table({"zero": 0.0, "max. informedness": 1.0, "mean": 0.3})
+    assert dict(zip(other["threshold"], other["colour"], strict=True)) == {
+        "zero": plots.EXTRA_COLOURS[0],
+        "mean": plots.EXTRA_COLOURS[1],
+        "max. informedness": plots.MAX_INFORMEDNESS_COLOUR,
+    }
+
+
+def test_the_palette_gives_each_role_its_own_colour():
+    roles = [
+        plots.HIGHLIGHT_COLOUR,
+        plots.OTHER_COLOUR,
+        plots.TOP_CUT_COLOUR,
+        plots.MAX_INFORMEDNESS_COLOUR,
+        plots.PAPER_COLOUR,
+        *plots.EXTRA_COLOURS,
+    ]
+    assert len(set(roles)) == len(roles)
+    # A group's classes never take a threshold's colour (Fig. 6 draws a threshold on them).
+    assert not set(plots.GROUP_COLOURS) & {plots.TOP_CUT_COLOUR, plots.MAX_INFORMEDNESS_COLOUR}
+
+
+def test_scaling_chart_axes_span_the_data():
+    table = pd.DataFrame(
+        {
+            "n_units": [64, 256, 1024, 64, 256, 1024],
+            "method": ["package"] * 3 + ["argsort"] * 3,
+            "seconds": [1.0, 4.0, 20.0, 1.1, 4.5, 22.0],
+        }
+    )
+    spec = plots.scaling_chart(table, "n_units", "t", colours={"argsort": "#555555"}).to_dict()
+    x, y = spec["encoding"]["x"]["scale"], spec["encoding"]["y"]["scale"]
+    assert x["type"] == "log" and x["nice"] is False
+    assert 50 < x["domain"][0] < 64 and 1024 < x["domain"][1] < 1200
+    assert 0.8 < y["domain"][0] < 1.0 and 22 < y["domain"][1] < 25
+    colour = spec["encoding"]["color"]["scale"]
+    assert colour["domain"] == ["package", "argsort"]
+    assert colour["range"] == [plots.HIGHLIGHT_COLOUR, "#555555"]

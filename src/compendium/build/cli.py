@@ -109,7 +109,36 @@ def add_measures(commands: argparse._SubParsersAction) -> None:
         help="Dask scheduler address: measure blocks of units as "
         "tasks on that cluster ('local' for a cluster on this machine)",
     )
+    p.add_argument(
+        "--permutations",
+        type=permutation_count,
+        metavar="K",
+        help="also shuffle the labels K times (the spec's default is 100) and add a "
+        "<measure>_p column for each measure: the share of shuffles (counting the real "
+        "labels once) on which the unit scores at least as well. Not with --scheduler",
+    )
+    p.add_argument(
+        "--permutation-seed",
+        type=int,
+        default=0,
+        metavar="S",
+        help="seed of the shuffles with --permutations (default 0): shuffle k is drawn by "
+        "numpy.random.default_rng([S, k])",
+    )
     p.set_defaults(func=run_measures)
+
+
+def permutation_count(text: str) -> int:
+    """Parse a number of label shuffles (a whole number >= 1), as argparse wants."""
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(
+            f"--permutations takes a whole number >= 1, e.g. 100; got {text!r}"
+        )
+    return count
 
 
 def worker_count(text: str) -> int:
@@ -158,8 +187,15 @@ def run_measures(args: argparse.Namespace) -> None:
             "--workers sets the threads of a measurement on this machine; with --scheduler "
             "the cluster's workers measure the tasks: leave one of the two out"
         )
+    if args.scheduler and args.permutations:
+        raise CompendiumError(
+            "--permutations runs on this machine; with --scheduler leave it out, or drop "
+            "--scheduler to compute the p-values here"
+        )
     if args.scheduler:
         table = _measure_on_cluster(args, layers)
+    elif args.permutations:
+        table = _measure_with_null(args, layers, memory)
     else:
         table = measure_layers(
             args.input,
@@ -173,6 +209,24 @@ def run_measures(args: argparse.Namespace) -> None:
         )
     write_table(table, args.out, index=False)
     log.info("wrote %s (%d units)", args.out, len(table))
+
+
+def _measure_with_null(args: argparse.Namespace, layers: list[str] | None, memory: int):
+    """The measures table with the p-value columns of `--permutations` shuffles."""
+    from compendium.measures.tables import null_layers
+
+    return null_layers(
+        args.input,
+        layers,
+        args.units,
+        args.summary,
+        n_permutations=args.permutations,
+        seed=args.permutation_seed,
+        backend=args.backend,
+        device=args.device,
+        memory_bytes=memory,
+        workers=args.workers,
+    ).table
 
 
 def _measure_on_cluster(args: argparse.Namespace, layers: list[str] | None):
@@ -632,6 +686,82 @@ def run_experiment(args: argparse.Namespace) -> None:
     )
 
 
+# --- ablate ----------------------------------------------------------------------------------
+
+
+def add_ablate(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "ablate",
+        help="single-unit ablation of one layer of a profile's network, as a CSV table",
+        description="Silence each unit of one layer of the profile's small AlexNet on its "
+        "own (a conv unit: its whole channel) and classify the Fashion-MNIST test images: "
+        "one CSV row per unit with the accuracy, its drop, and the drop of each class "
+        "(drop_class_K). Only the layers above are run, from stored activations, where the "
+        "network allows.",
+    )
+    p.add_argument("--profile", default="default", help="profile (notebooks/params/NAME.yml)")
+    p.add_argument("--layer", required=True, help="layer name, e.g. fc6")
+    p.add_argument("--units", type=unit_range, help="units START:STOP (default: every unit)")
+    p.add_argument("--out", type=Path, required=True, help="CSV table to write")
+    p.add_argument("--n-images", type=int, help="only the first N test images (default: all)")
+    p.add_argument(
+        "--full", action="store_true", help="full forward passes instead of stored activations"
+    )
+    p.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
+    p.set_defaults(func=run_ablate)
+
+
+def run_ablate(args: argparse.Namespace) -> None:
+    import torch
+
+    from compendium.build.profiles import load_profile, source
+    from compendium.build.stages import profile_network
+    from compendium.chapters.ablation import evaluation_images
+    from compendium.methods.ablation import (
+        ABLATION,
+        AblationError,
+        Ablator,
+        single_unit_ablation,
+        stored_input_path,
+    )
+    from compendium.networks.training import image_tensors
+    from compendium.util.cache import cache_dir, shipped_dir
+    from compendium.util.files import refuse_overwriting_inputs, write_table
+
+    refuse_overwriting_inputs(
+        [args.out], [], folders=[*network_folders(), shipped_dir(), cache_dir() / ABLATION]
+    )
+    if args.n_images is not None and args.n_images < 1:
+        raise AblationError(f"--n-images must be at least 1; got {args.n_images}")
+    profile = load_profile(args.profile)
+    if source(profile) != "fashion-mnist":
+        raise AblationError(
+            f"compendium ablate silences units of a small AlexNet trained on Fashion-MNIST; "
+            f"profile {args.profile!r} reads {source(profile)!r}: use the default or smoke "
+            "profile"
+        )
+    torch.set_num_threads(args.threads)
+    network = profile_network(args.profile)
+    images = evaluation_images(args.n_images)
+    x, y = image_tensors(images)
+    stored = stored_input_path(network.model_id, images.name, args.layer, len(images))
+    ablator = Ablator(
+        network.model, x, y.numpy(), args.layer, fast=not args.full, stored_path=stored
+    )
+    units = None
+    if args.units is not None:
+        stop = ablator.n_units if args.units.stop is None else args.units.stop
+        units = range(args.units.start or 0, stop)
+    table = single_unit_ablation(ablator, units)
+    write_table(table, args.out, index=False)
+    worst = table.loc[table["drop"].idxmax()]
+    print(
+        f"{args.out}: {len(table)} units of {args.layer} ({ablator.method}); intact accuracy "
+        f"{ablator.base_accuracy:.4f}; the largest drop is {worst['drop']:.4f} "
+        f"(unit {int(worst['unit'])})"
+    )
+
+
 SUBCOMMANDS = [
     add_data,
     add_train,
@@ -642,6 +772,7 @@ SUBCOMMANDS = [
     add_run,
     add_dissect,
     add_experiment,
+    add_ablate,
 ]
 
 if __name__ == "__main__":

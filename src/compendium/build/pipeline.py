@@ -44,6 +44,7 @@ import yaml
 from tqdm import tqdm
 
 from compendium.build import publishing
+from compendium.build.page_context import page_context
 from compendium.build.profiles import (
     BOOK,
     BUILD,
@@ -58,6 +59,7 @@ from compendium.build.profiles import (
 )
 from compendium.build.stages import PRE_NOTEBOOK_STEPS, shipped_switch
 from compendium.chapters import downloads
+from compendium.chapters.page import describing
 from compendium.util.files import atomic_path, refuse_overwriting_inputs
 
 log = logging.getLogger(__name__)
@@ -348,8 +350,9 @@ def _execute_one(
         _check_parameters(source, given, params)
         log.info("executing %s with %s", _shown(source), params)
         shutil.rmtree(downloads.page_folder(dest), ignore_errors=True)
+        context = page_context(params["profile"], given)  # the banner's run and parameters
         try:
-            with downloads.writing_to(downloads.page_folder(dest)):
+            with downloads.writing_to(downloads.page_folder(dest)), describing(context):
                 papermill.execute_notebook(
                     str(given),
                     str(ran),

@@ -32,6 +32,7 @@ import yaml
 
 from compendium.build.profiles import GENERATED, ROOT, PipelineError
 from compendium.chapters.downloads import MARKER
+from compendium.chapters.page import MYST
 from compendium.util.files import atomic_path
 
 if TYPE_CHECKING:
@@ -188,11 +189,13 @@ def add_setup_cell(
 
 
 def render_downloads_as_myst(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Have MyST-NB parse the Markdown outputs of cells that show a CSV download link as
-    MyST (its default, CommonMark, would leave the ``{download}`` role as text)."""
+    """Have MyST-NB parse the Markdown outputs of cells that show a CSV download link, or
+    any other output marked `compendium.chapters.page.MYST` (exercises), as MyST (its
+    default, CommonMark, would leave the ``{download}`` role and the directives as text)."""
     for cell in notebook.cells:
         outputs = cell.get("outputs", [])
-        if any(MARKER in output.get("metadata", {}).get("text/markdown", {}) for output in outputs):
+        marks = [output.get("metadata", {}).get("text/markdown", {}) for output in outputs]
+        if any(MARKER in mark or MYST in mark for mark in marks):
             cell.metadata.setdefault("mystnb", {})["markdown_format"] = "myst"
     return notebook
 

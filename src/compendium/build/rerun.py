@@ -76,6 +76,6 @@ def rerun_chapter(
     if missing:
         log.info("executing the chapters the book lacks: %s", ", ".join(missing))
         pipeline.execute_notebooks(profile, missing, out_dir=generated)
-    html = pipeline.build_html(source, publishing.repository_from_env())
+    html = pipeline.build_html(source, publishing.repository_from_env(), profile=profile)
     log.info("chapter %s rerun with %s: %s; book in %s", name, overrides, notebook, html)
     return Rerun(notebook, html)

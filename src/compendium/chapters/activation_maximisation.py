@@ -1,12 +1,14 @@
 """Chapter 3 (activation maximisation and the behavioural experiment): everything the page
 computes, from the units it draws to the paragraph that states what this run found.
 
-`compendium.methods.am`, `.behaviour` and `.observers` make the images, the lists and the
-answers; this module strings them together for the page and writes its sentences. Two
-kinds of sentence are written here: those about the paper, whose numbers come from
+`compendium.methods.am` (pixel space), `.generator` (the codes of a learned generator),
+`.behaviour` and `.observers` make the images, the lists and the answers; this module
+strings them together for the page and writes the sentences about them. Two kinds of
+sentence are written here: those about the paper, whose numbers come from
 `paper_numbers.csv` (:class:`PaperExperiment`), and those about this run, written from its
 own tables (:class:`Judged`, :func:`describe_judgements`), so that they change when the
-numbers do.
+numbers do. The page's longer prose (the box at the top, how to read the numbers, the
+exercises) is in `compendium.chapters.activation_maximisation_page`.
 
 The page shows the paper's method before its set-up cell silences tqdm's notebook warning,
 so importing this module must not import tqdm: the methods that make and judge images
@@ -28,6 +30,7 @@ from IPython.display import HTML, Markdown
 from compendium.chapters.paper import PaperNumbersError, beside_paper, reported
 from compendium.methods import behaviour
 from compendium.methods.behaviour import format_table1
+from compendium.util.errors import CompendiumError
 
 if TYPE_CHECKING:
     from torch import nn
@@ -42,6 +45,10 @@ EXPERIMENT_SOURCE = "Sec. 2 behavioural experiment"
 #: Share of an output unit's AM images its own network must file under the unit's class
 #: for the page to call the images convincing to that network.
 CONVINCED_SHARE = 0.9
+
+
+class ChapterThreeError(CompendiumError):
+    """A parameter of chapter 3 cannot be used as given (the message says what to change)."""
 
 # --------------------------------------------------------------------------------------
 # The paper's experiment, in its own numbers
@@ -251,15 +258,27 @@ def settings_table(config: AMConfig) -> pd.DataFrame:
 
 
 def choose_units(
-    store: Any, layers: Sequence[str], units: Mapping[str, int | Sequence[int]], *, seed: int = 0
+    store: Any,
+    layers: Sequence[str],
+    units: Mapping[str, int | Sequence[int]],
+    *,
+    seed: int = 0,
+    include_silent: bool = False,
 ) -> dict[str, np.ndarray]:
     """The units of each layer to draw: ``units[layer]`` drawn at random (seeded) among
-    those some image activates, or the listed units themselves (`behaviour.sample_units`)."""
+    those some image activates (among all units with `include_silent`), or the listed
+    units themselves (`behaviour.sample_units`)."""
+    missing = [layer for layer in layers if layer not in units]
+    if missing:
+        raise ChapterThreeError(
+            f"units names no number of units for {missing}: give each layer of `layers` a "
+            "count to draw or a list of units, e.g. {'conv5': 4}"
+        )
     chosen = {}
     for layer in layers:
-        if isinstance(units[layer], int):
+        if isinstance(units[layer], int) and not include_silent:
             maxima = behaviour.unit_maxima(store, layer)
-        else:  # a list of units is taken as it is
+        else:  # a list of units is taken as it is; with include_silent every unit may be drawn
             maxima = np.ones(store.n_units(layer))
         chosen[layer] = behaviour.sample_units(maxima, units[layer], seed=seed, layer=layer)
     return chosen

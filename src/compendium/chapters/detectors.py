@@ -58,12 +58,13 @@ BARS = {"grandmother": "localist", "detector": "detector", "zhou": "zhou_detecto
 
 #: Column titles of a counts table on a page.
 COUNT_TITLES = {
-    "units": "units measured",
-    "silent": "silent units",
-    "counted": "units counted",
-    "grandmother": "grandmother units (localist)",
-    "detector": "detectors (hits > misses, hits > false alarms)",
-    "zhou": "Zhou's detectors (precision_60 >= .75)",
+    "units": "units",
+    "silent": "silent",
+    "counted": "counted",
+    "grandmother": "grandmother units",
+    "detector": "detectors",
+    "zhou": "Zhou detectors",
+    "zhou_only": "Zhou detectors that are not detectors",
 }
 
 #: Short names of the bars for sentences.
@@ -202,7 +203,9 @@ def detector_counts(
 ) -> pd.DataFrame:
     """Per group of `by` (in the table's order): units measured, silent units, units
     counted (all of them when `include_silent`, else the units that are not silent) and,
-    among those counted, how many clear each of the three bars (`BARS`)."""
+    among those counted, how many clear each of the three bars (`BARS`), and how many pass
+    Zhou et al.'s precision test but not the reasonable bar (``zhou_only``: units that
+    precision calls detectors and the counts of hits and false alarms do not)."""
     by = list(by)
     _require(table, by, "counting units per group")
     marked = with_bars(table).assign(_silent=silent_units(table))
@@ -213,6 +216,11 @@ def detector_counts(
     out["counted"] = bars.size()
     for name, column in BARS.items():
         out[name] = bars[column].sum()
+    out["zhou_only"] = (
+        (counted["zhou_detector"] & ~counted["detector"])
+        .groupby([counted[c] for c in by], sort=False)
+        .sum()
+    )
     return out.fillna(0).astype(int)
 
 
@@ -247,7 +255,8 @@ def _bar_phrase(rows: pd.DataFrame, name: str) -> str:
     ]
     share = total / max(1, int(rows["counted"].sum()))
     verb = "clears" if total == 1 else "clear"
-    return f"{_units(total)} ({share:.1%}) {verb} {BAR_PHRASES[name]} ({', '.join(layers)})"
+    where = f" ({', '.join(layers)})" if len(rows) > 1 else ""
+    return f"{_units(total)} ({share:.1%}) {verb} {BAR_PHRASES[name]}{where}"
 
 
 def _units(n: int) -> str:

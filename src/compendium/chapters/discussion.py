@@ -13,8 +13,9 @@ chapters' parameters (`compendium.build.pipeline.chapter_parameters` reads them)
   classes, or the five coarse groups);
 * chapter 5's recurrent networks (`recurrent_networks`): every hidden unit against the
   letters of each position; a unit clears a bar when it clears it in some position;
-* the untrained and chance baselines (`baseline_networks`): a hook, empty until the
-  baselines of the chance chapter exist.
+* two baselines for chapter 2's network (`baseline_networks`): its units with the images'
+  labels shuffled (chance), and the same architecture untrained, recorded on the same
+  images (`compendium.methods.controls`).
 
 Each becomes a `MeasuredNetwork`: a long measures table (one row per layer and unit) and
 what a reader needs to know about it (classes, images, which layers are hidden).
@@ -22,14 +23,17 @@ what a reader needs to know about it (classes, images, which layers are hidden).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from compendium.activations.reader import open_activations
 from compendium.chapters import detectors, paper
 from compendium.chapters.detectors import BARS
 from compendium.util.errors import CompendiumError
@@ -53,6 +57,10 @@ __all__ = [
 
 #: The chapters whose networks the Discussion gathers, in the book's order.
 CHAPTERS = ("02_alexnet_results", "04_other_cnns", "05_recurrent_control")
+#: Those whose networks are CNNs trained on images (the paper's question).
+CNN_CHAPTERS = ("02_alexnet_results", "04_other_cnns")
+#: The bars in a list of counts.
+BAR_NAMES = {"grandmother": "grandmother units", "detector": "detectors", "zhou": "Zhou detectors"}
 
 
 class DiscussionError(CompendiumError):
@@ -118,7 +126,7 @@ def alexnet_network(path: Any, params: Mapping[str, Any], cache: Any) -> Measure
     return MeasuredNetwork(
         name=_alexnet_name(source),
         chapter="02_alexnet_results",
-        classes=f"its {source.n_classes} classes",
+        classes=f"{source.n_classes} classes",
         n_classes=source.n_classes,
         n_images=source.n_images,
         images=source.made_by,
@@ -179,38 +187,67 @@ def other_cnn_networks(
 
 
 def _small_cnn(spec: Any, trained: Any, path: Any, softmax: bool) -> MeasuredNetwork:
-    from compendium.activations.reader import open_activations
     from compendium.inputs.categories import COARSE_GROUPS, coarse_labels
-    from compendium.measures import tables, unit_measures
 
     with open_activations(path) as source:
         layers = source.layers[source.layers.index(spec.layer) :]
         labels, names = source.labels, list(source.class_names)
-        if spec.task == "coarse":
-            labels, names = coarse_labels(labels, names), list(COARSE_GROUPS)
-        parts = []
-        for layer in layers:
-            acts = source.activations(layer, "max")
-            output = layer == layers[-1]
-            x = tables.softmax_rows(acts) if output and softmax else np.asarray(acts)
-            measured = unit_measures(x, labels, len(names), progress=False).reset_index()
-            parts.append(measured.assign(layer=layer))
         n_images = source.n_images
-    table = pd.concat(parts, ignore_index=True)
-    table = table[["layer", *[c for c in table.columns if c != "layer"]]]
-    task = "the five coarse groups" if spec.task == "coarse" else f"its {len(names)} classes"
+    if spec.task == "coarse":
+        labels, names = coarse_labels(labels, names), list(COARSE_GROUPS)
+    table = measure_file(path, layers, labels, softmax_layer=layers[-1] if softmax else None)
+    task = f"{len(names)} coarse groups" if spec.task == "coarse" else f"{len(names)} classes"
     return MeasuredNetwork(
         name=f"{spec.name} (chapter 4)",
         chapter="04_other_cnns",
         classes=task,
         n_classes=len(names),
         n_images=n_images,
-        images="every test image (as chapter 4 records them)",
+        images="every test image, as chapter 4 records them",
         table=table,
         hidden=tuple(layers[:-1]),
         weights_sha256=trained.weights_sha256,
         notes=(f"test accuracy {trained.report['test_accuracy']:.3f}",),
     )
+
+
+def measure_file(
+    path: Any,
+    layers: Sequence[str] | Mapping[str, slice],
+    labels: np.ndarray,
+    *,
+    softmax_layer: str | None = None,
+    top: Sequence[int] = (60, 100),
+) -> pd.DataFrame:
+    """Every measure of the units of `layers` of a recording (a list: every unit; a mapping
+    from layer to a range of units: those), against `labels` (which need not be the file's;
+    a class may have no image, as in a recording of a few images, and keeps its number), as
+    one long table; `softmax_layer` is measured after a softmax over its units. For the
+    small layers of the networks trained here (read whole)."""
+    from compendium.measures import present_class_measures, tables
+
+    ranges = layers if isinstance(layers, Mapping) else dict.fromkeys(layers, slice(None))
+    parts = []
+    with open_activations(path) as source:
+        for layer, units in ranges.items():
+            acts = source.activations(layer, "max")
+            x = tables.softmax_rows(acts) if layer == softmax_layer else np.asarray(acts)
+            first = units.start or 0
+            measured = present_class_measures(
+                x[:, units], labels, top=top, progress=False, unit_offset=first
+            )
+            parts.append(measured.reset_index().assign(layer=layer))
+    table = pd.concat(parts, ignore_index=True)
+    return table[["layer", *[c for c in table.columns if c != "layer"]]]
+
+
+def unit_ranges(table: pd.DataFrame) -> dict[str, slice]:
+    """Each layer's range of units in a long measures table (as measured: a range)."""
+    units = table.groupby("layer", sort=False)["unit"]
+    return {
+        layer: slice(int(lo), int(hi) + 1)
+        for layer, (lo, hi) in units.agg(["min", "max"]).iterrows()
+    }
 
 
 # --- chapter 5: the recurrent networks -----------------------------------------------------
@@ -236,10 +273,10 @@ def recurrent_networks(params: Mapping[str, Any]) -> list[MeasuredNetwork]:
             MeasuredNetwork(
                 name=f"recurrent, {name} (chapter 5)",
                 chapter="05_recurrent_control",
-                classes=(f"{config.n_letters} letters in each of {config.word_length} positions"),
+                classes=f"{config.n_letters} letters x {config.word_length} positions",
                 n_classes=config.n_letters,
                 n_images=len(vocab),
-                images=f"every word of the vocabulary, shown alone ({len(vocab):,} words)",
+                images="every word of the vocabulary, shown alone",
                 table=table[["layer", *[c for c in table.columns if c != "layer"]]],
                 hidden=("hidden",),
             )
@@ -247,17 +284,71 @@ def recurrent_networks(params: Mapping[str, Any]) -> list[MeasuredNetwork]:
     return networks
 
 
-# --- the baselines: a hook -----------------------------------------------------------------
+# --- the baselines -------------------------------------------------------------------------
+
+#: The `chapter` of a baseline network (not one of the book's trained networks).
+BASELINE = "baseline"
 
 
-def baseline_networks(profile: str) -> list[MeasuredNetwork]:
-    """HOOK for the untrained network and the label-permutation (chance) baseline of the
-    chance chapter (`compendium.chapters.chance` / `compendium.measures.null`, being
-    built). Until they exist it returns no network, and `describe_networks` says so; when
-    they do, return them here as `MeasuredNetwork` objects (the rest of the page counts
-    them like any other network)."""
-    log.info("no baselines for profile %s yet: the chance chapter is not built", profile)
-    return []
+def baseline_networks(
+    network: MeasuredNetwork,
+    path: Any,
+    params: Mapping[str, Any],
+    cache: Any,
+    train_config: Any = None,
+    *,
+    seed: int = 0,
+) -> tuple[list[MeasuredNetwork], list[str]]:
+    """Two baselines for chapter 2's `network` (read from `path` with chapter 2's
+    `params`), what its units score when nothing was learnt:
+
+    * **chance**: the same units, their images' labels shuffled once
+      (`compendium.measures.null.shuffled_labels`, seeded by `seed`), class sizes kept;
+    * **untrained**: the same architecture with its seeded default initialisation,
+      recorded on the same images (`compendium.methods.controls.record_untrained`), when
+      `train_config` (the network's training configuration) is given.
+
+    Returns the baselines and a sentence for each one left out. (The chance chapter's
+    permutation null, with many shuffles and p-values, is the fuller account.)"""
+    from compendium.measures.null import shuffled_labels
+    from compendium.methods import controls
+
+    with open_activations(path) as source:
+        labels = source.labels
+        fashion = source.format != "alexnet-merged"
+    n_classes = network.n_classes
+    shuffled = shuffled_labels(labels, 1, seed)[0]
+    output = params["output_layer"] if params["output_softmax"] else None
+    chance = MeasuredNetwork(
+        name=f"{network.name}, labels shuffled (chance)",
+        chapter=BASELINE,
+        classes=f"{network.classes}, shuffled",
+        n_classes=n_classes,
+        n_images=network.n_images,
+        images=f"{network.images}; each image's label shuffled (seed {seed})",
+        table=measure_file(path, unit_ranges(network.table), shuffled, softmax_layer=output),
+        hidden=network.hidden,
+    )
+    baselines, left_out = [chance], []
+    if train_config is None or not fashion:
+        left_out.append(
+            "the untrained network: chapter 2's activations do not come from a network "
+            "trained here with the profile's settings, so there is no untrained copy to record"
+        )
+        return baselines, left_out
+    with contextlib.redirect_stderr(io.StringIO()):  # its progress bar is not for the page
+        untrained_path = controls.record_untrained(train_config, path)
+    untrained = alexnet_network(untrained_path, params, cache)
+    baselines.append(
+        replace(
+            untrained,
+            name=f"{network.name}, untrained",
+            chapter=BASELINE,
+            images=f"the same images as {network.name}",
+            notes=("default initialisation, seeded as its training was",),
+        )
+    )
+    return baselines, left_out
 
 
 # --- the table -------------------------------------------------------------------------------
@@ -286,7 +377,7 @@ def discussion_table(
     (`paper.beside_paper`; the paper counts no units at the other two bars)."""
     table = counts.rename(columns=detectors.COUNT_TITLES)
     first = networks[0] if networks else None
-    paper_column = "paper: grandmother units (AlexNet, ImageNet)"
+    paper_column = "paper: grandmother units"
     table[paper_column] = np.nan
     if first is not None and first.chapter == "02_alexnet_results":
         ours = counts.loc[first.name, ["grandmother"]].rename(columns={"grandmother": "n_localist"})
@@ -302,24 +393,17 @@ def _paper_localist(reported: pd.DataFrame) -> pd.DataFrame:
     return reported[reported["measure"] == "n_localist"]
 
 
-def describe_networks(
-    networks: Sequence[MeasuredNetwork], left_out: Sequence[str], baselines: Sequence[Any]
-) -> str:
-    """What the table holds: each network with its classes and images, what was left out,
-    and whether the baselines are there yet."""
+def describe_networks(networks: Sequence[MeasuredNetwork], left_out: Sequence[str]) -> str:
+    """What the table holds: each network with its classes and images, and what was left
+    out and why."""
     lines = [
-        f"- **{n.name}**: {len(n.table):,} units of {', '.join(n.layers)}, against "
-        f"{n.classes}, on {n.images} ({n.n_images:,})"
+        f"- **{n.name}**: {len(n.table):,} units of {', '.join(n.layers)}; classes: "
+        f"{n.classes}; {n.n_images:,} inputs ({n.images})"
         + (f"; {'; '.join(n.notes)}" if n.notes else "")
         + "."
         for n in networks
     ]
     lines += [f"- Left out: {reason}." for reason in left_out]
-    if not baselines:
-        lines.append(
-            "- The untrained network and the chance (label-permutation) baseline are not "
-            "built yet in this version of the book: they join this table when they are."
-        )
     return "\n".join(lines)
 
 
@@ -342,6 +426,28 @@ def describe_each(counts: pd.DataFrame, networks: Sequence[MeasuredNetwork]) -> 
 
 
 # --- the verdict -----------------------------------------------------------------------------
+
+
+def describe_bars(reported: pd.DataFrame) -> str:
+    """The three bars as this page applies them (a numbered list), with Zhou et al.'s
+    precision bar as the paper quotes it and as `detectors` applies it."""
+    quoted = paper.as_printed(_reported_value(reported)("detector_precision"))
+    numerator, denominator = detectors.ZHOU_SHARE
+    n = detectors.ZHOU_TOP
+    return (
+        "1. **Grandmother unit**: for some class, every image of the class activates the unit "
+        "more than every other image does: perfect recall at perfect specificity (the "
+        "`localist` column of the measures).\n"
+        "2. **Detector** (the paper's reasonable reading): some threshold takes in more than "
+        "half of a class (more hits than misses) and fewer images of the other classes than of "
+        "the class (more hits than false alarms). The `detector` columns name, for each unit, "
+        "the class and threshold with the largest hits minus false alarms among those with "
+        "more hits than misses, and the recall and false-alarm proportion there.\n"
+        f"3. **Zhou et al.'s detector**: at least {numerator}/{denominator} of the unit's {n} "
+        f"most active images belong to one class (`precision_{n}` of at least "
+        f"{numerator / denominator:.2f}; the paper quotes Zhou et al.'s bar as {quoted}).\n"
+        "\nThe exact definitions, ties included, are in `spec/beyond.md`."
+    )
 
 
 def paper_findings(reported: pd.DataFrame) -> dict[str, str]:
@@ -386,26 +492,37 @@ def bar_verdicts(
     counts: pd.DataFrame, networks: Sequence[MeasuredNetwork], reported: pd.DataFrame
 ) -> pd.DataFrame:
     """One row per bar: the paper's finding (`paper_findings`) beside this run's, over the
-    hidden layers of every network (written from `counts`)."""
+    hidden layers of the book's trained networks and, in a column of their own, of the
+    baselines (written from `counts`)."""
     hidden = counts[counts["role"] == "hidden"]
+    trained = _rows_of(hidden, [n for n in networks if n.chapter != BASELINE])
+    baselines = _rows_of(hidden, [n for n in networks if n.chapter == BASELINE])
     found = paper_findings(reported)
     rows = []
     for bar in BARS:
-        rows.append(
-            {
-                "bar": detectors.COUNT_TITLES[bar],
-                "the paper (AlexNet on ImageNet)": found[bar],
-                "this run (hidden layers)": _run_finding(hidden, bar),
-            }
-        )
+        row = {
+            "bar": detectors.COUNT_TITLES[bar],
+            "the paper (AlexNet on ImageNet)": found[bar],
+            "this run: the book's networks": _run_finding(trained, bar),
+        }
+        if len(baselines):
+            row["this run: baselines"] = _run_finding(baselines, bar)
+        rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _rows_of(counts: pd.DataFrame, networks: Sequence[MeasuredNetwork]) -> pd.DataFrame:
+    """The rows of `counts` (indexed by network and layer) that belong to `networks`."""
+    names = [n.name for n in networks]
+    return counts[counts.index.get_level_values("network").isin(names)]
 
 
 def _run_finding(hidden: pd.DataFrame, bar: str) -> str:
     per_network = hidden.groupby(level="network", sort=False)[[bar, "counted"]].sum()
     total = int(per_network[bar].sum())
     if total == 0:
-        return f"none of {int(per_network['counted'].sum()):,} hidden units in any network"
+        where = "in any network" if len(per_network) > 1 else f"in {per_network.index[0]}"
+        return f"none of {int(per_network['counted'].sum()):,} hidden units {where}"
     where = [
         f"{int(row[bar]):,} of {int(row['counted']):,} in {name}"
         for name, row in per_network.iterrows()
@@ -421,8 +538,7 @@ def describe_verdict(counts: pd.DataFrame, networks: Sequence[MeasuredNetwork]) 
     has grandmother units or detectors by the paper's reasonable reading, and whether
     Zhou's test passes more units than that reading does (the paper's point)."""
     hidden = counts[counts["role"] == "hidden"]
-    cnn = [n.name for n in networks if n.chapter != "05_recurrent_control"]
-    in_cnns = hidden[hidden.index.get_level_values("network").isin(cnn)]
+    in_cnns = _rows_of(hidden, [n for n in networks if n.chapter in CNN_CHAPTERS])
     totals = {bar: int(in_cnns[bar].sum()) for bar in BARS}
     n = int(in_cnns["counted"].sum())
     if totals["grandmother"] == 0 and totals["detector"] == 0:
@@ -444,20 +560,43 @@ def describe_verdict(counts: pd.DataFrame, networks: Sequence[MeasuredNetwork]) 
             f"grandmother units and {totals['detector']:,} detectors by the paper's reasonable "
             f"reading among {n:,} hidden units."
         )
-    if totals["zhou"] > totals["detector"]:
+    only = int(in_cnns["zhou_only"].sum())
+    if totals["zhou"] == 0:
+        tail = " No unit passes Zhou et al.'s precision test either."
+    elif only:
         tail = (
-            f" Zhou et al.'s precision test passes more of them ({totals['zhou']:,}) than the "
-            "reasonable bar does, the paper's point that precision overstates selectivity."
-        )
-    elif totals["zhou"] < totals["detector"]:
-        tail = (
-            f" Zhou et al.'s precision test passes fewer of them ({totals['zhou']:,}) than the "
-            "reasonable bar does: here precision does not overstate selectivity against it, "
-            "unlike the paper's finding."
+            f" Of the {totals['zhou']:,} units that pass Zhou et al.'s precision test, "
+            f"{only:,} {'misses' if only == 1 else 'miss'} the reasonable bar: precision calls "
+            f"{'it a detector where its' if only == 1 else 'them detectors where their'} hits "
+            "and false alarms do not, the kind of unit the paper calls mischaracterised."
         )
     else:
-        tail = f" Zhou et al.'s precision test passes as many ({totals['zhou']:,})."
-    return head + tail + _recurrent_sentence(hidden, networks)
+        which = (
+            f"Every one of the {totals['zhou']:,} units that pass"
+            if totals["zhou"] > 1
+            else "The one unit that passes"
+        )
+        tail = (
+            f" {which} Zhou et al.'s precision test clears the reasonable bar as well: here, "
+            "unlike in the paper, precision calls no unit a detector that its hits and false "
+            "alarms reject."
+        )
+    return (
+        head + tail + _recurrent_sentence(hidden, networks) + _baseline_sentence(hidden, networks)
+    )
+
+
+def _baseline_sentence(hidden: pd.DataFrame, networks: Sequence[MeasuredNetwork]) -> str:
+    parts = []
+    for network in networks:
+        if network.chapter != BASELINE:
+            continue
+        rows = _rows_of(hidden, [network])
+        clear = ", ".join(f"{int(rows[bar].sum()):,} {BAR_NAMES[bar]}" for bar in BARS)
+        parts.append(f"{network.name}: {clear} among {int(rows['counted'].sum()):,}")
+    if not parts:
+        return ""
+    return f" The baselines, hidden units: {'; '.join(parts)}."
 
 
 def _recurrent_sentence(hidden: pd.DataFrame, networks: Sequence[MeasuredNetwork]) -> str:
@@ -478,7 +617,7 @@ def describe_why(networks: Sequence[MeasuredNetwork], reported: pd.DataFrame) ->
     alarms than hits, i.e. with C classes of equal size a false-positive rate below about
     1 / (C - 1), far easier to meet with this run's classes than with the paper's 1,000."""
     paper_c = int(_reported_value(reported)("n_classes"))
-    ours = sorted({n.n_classes for n in networks if n.chapter != "05_recurrent_control"})
+    ours = sorted({n.n_classes for n in networks if n.chapter in CNN_CHAPTERS})
     if not ours:
         return ""
     rates = ", ".join(f"1/{c - 1} = {1 / (c - 1):.3f} with {c} classes" for c in ours)

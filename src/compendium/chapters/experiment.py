@@ -32,6 +32,18 @@ from compendium.methods import behaviour
 if TYPE_CHECKING:
     from compendium.methods.am import AMResult
 
+__all__ = [
+    "EXAMPLE_RESPONSES",
+    "FromPeople",
+    "example_responses",
+    "experiment_images",
+    "is_example",
+    "method_text",
+    "methods_side_by_side",
+    "table1_from_responses",
+    "who_answered",
+]
+
 #: The shipped example responses (package data), made by a scripted browser run.
 EXAMPLE_RESPONSES = "data/example_responses_smoke_scripted.csv"
 #: What each AM method is called on the page.
@@ -190,16 +202,3 @@ def _plural(n: int, word: str, *, bare: bool = False) -> str:
 def _join(words: Sequence[str]) -> str:
     words = list(words)
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
-
-
-__all__ = [
-    "EXAMPLE_RESPONSES",
-    "FromPeople",
-    "example_responses",
-    "experiment_images",
-    "is_example",
-    "method_text",
-    "methods_side_by_side",
-    "table1_from_responses",
-    "who_answered",
-]

@@ -79,7 +79,7 @@ MAX_CLASSES = 50
 MAX_ROWS = 20
 #: Steps of the one-unit threshold slider (before the marked thresholds are added).
 MAX_STEPS = 200
-#: The page-weight limit of the explorer (bytes), and a margin left for the rest of the page.
+#: The issue's limit on the explorer page's weight (bytes), its chart and libraries together.
 WEIGHT_LIMIT = 10_000_000
 #: Colours: the slider's threshold, the class's best threshold, the top-N cut.
 SLIDER_COLOUR = "#111111"
@@ -189,7 +189,9 @@ def slider_thresholds(
     return np.unique(np.concatenate([values, extra[(extra >= values[0]) & (extra <= values[-1])]]))
 
 
-def class_best_thresholds(activations: np.ndarray, labels: np.ndarray, n_classes: int):
+def class_best_thresholds(
+    activations: np.ndarray, labels: np.ndarray, n_classes: int
+) -> tuple[np.ndarray, np.ndarray]:
     """For each unit (column) and class, the max-informedness threshold and informedness
     for that class (`class_measures`); NaN for a class without images. Two (n_units,
     n_classes) arrays."""
@@ -282,6 +284,7 @@ def dataset_images(attrs: Mapping[str, Any]) -> np.ndarray | None:
     top images by number)."""
     dataset = str(attrs.get("dataset", ""))
     name, _, split = dataset.partition(":")
+    split = split.split("[")[0]  # "test[:400]": the first images of the split, same numbers
     if name != "fashion-mnist" or split not in ("train", "test"):
         return None
     try:
@@ -469,10 +472,16 @@ def thumbnail_uri(picture: np.ndarray) -> str:
 
 def _shortcuts(units: pd.DataFrame, top_n: int) -> dict[int, tuple[str, int]]:
     """The unit chooser's shortcuts, each with the unit it stands for (its id) in words."""
+    columns = [column for column, *_ in _measure_list(top_n, top_n)]
     table = units.assign(
-        precision=[m[0] for m in units["m"]],
-        ccmas=[m[1] for m in units["m"]],
-        mi=[m[6] for m in units["m"]],
+        **{
+            name: [m[columns.index(column)] for m in units["m"]]
+            for name, column in (
+                ("precision", f"precision_{top_n}"),
+                ("ccmas", "ccmas"),
+                ("mi", "max_informedness"),
+            )
+        }
     )
     precise = most_detector_like(
         table.rename(columns={"precision": f"precision_{top_n}"}), f"precision_{top_n}"
@@ -510,9 +519,9 @@ def describe_explorer(data: ExplorerData) -> str:
     if data.dead_units:
         one = data.dead_units == 1
         notes += (
-            f" {data.dead_units:,} {'unit never responds' if one else 'units never respond'}"
-            f" (the largest activation is the lowest), so all {'its' if one else 'their'} "
-            "thresholds coincide."
+            f" {data.dead_units:,} {'unit gives' if one else 'units give'} the same "
+            f"activation to every image, so all {'its' if one else 'their'} thresholds "
+            "coincide."
         )
     return (
         f"The explorer holds all {data.n_units:,} units ({layers}) and all {data.n_images:,} "
@@ -521,9 +530,10 @@ def describe_explorer(data: ExplorerData) -> str:
         f"spaced from {start} to the unit's largest activation, 1/{data.levels} of that "
         "range apart. Hit rate, false alarms, precision and informedness are counted from "
         "those numbers over every image, so they are exactly the package's values at the "
-        f"slider's threshold; the quantising only limits the slider to those {data.levels + 1} "
-        "thresholds, so it comes near, not onto, a unit's best threshold and its "
-        f"top-{data.top_n} cut, which are drawn at their exact values. In the jitterplot "
+        f"slider's threshold. The quantising only limits the slider to those "
+        f"{data.levels + 1} thresholds: a unit's best threshold and its top-{data.top_n} cut "
+        "can fall between two of them, so they are drawn as rules at their exact values. In "
+        "the jitterplot "
         f"{dots}, drawn at the middle of its band between two neighbouring thresholds, so a "
         f"dot sits up to {1 / (2 * data.levels):.1%} of the unit's range away from its "
         "image's activation, and the dots right of the slider's rule are exactly the "
@@ -577,7 +587,9 @@ def _on_unit(chart: Any, controls: _Controls, threshold: bool = True) -> Any:
     slider's threshold ``t`` (left out where nothing depends on it, so that moving the
     slider does not redraw the points).
 
-    The unit's own fields are never overwritten: the views share its row."""
+    The views share the unit's row and Vega computes fields in place, so only new fields
+    are written, by the same formulas in every view: a field of the row that one view
+    overwrote would be wrong in the others."""
     if controls.unit_filter:
         chart = chart.transform_filter(controls.unit_filter)
     chart = chart.transform_calculate(cls=controls.cls)

@@ -6,9 +6,11 @@ The flow for one network: train it (or load it from the cache) with
 :mod:`compendium.activations.recording`; dissect one convolutional layer (cached) with
 :mod:`compendium.methods.dissect`; then, for every unit the dissection nominates, compute
 the columns of Tables A3-A5 and the signal-detection measures with the super-category as
-class A (:func:`detector_table`, which calls
-:func:`compendium.measures.groups.group_measures`). This module holds that flow, the paper's
-Tables A3-A5 and Fig. 6 beside this run's, and their formatting.
+class A (:func:`detector_table`, which reads them from :func:`layer_measures`, the
+:func:`compendium.measures.groups.group_measures` of every unit of the layer, with the
+columns of the paper's three detector bars). This module holds that flow, the paper's
+Tables A3-A5 and Fig. 6 beside this run's, and their formatting (one number format,
+`page_number`).
 
 The page's parameters are a :class:`Settings` (checked by `Settings.from_parameters`);
 :func:`run_networks` takes them and the profile's list of networks to a :class:`ChapterRun`,
@@ -24,6 +26,7 @@ cached weights.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,9 +35,9 @@ import numpy as np
 import pandas as pd
 
 from compendium.activations.reader import unit_activations
-from compendium.chapters import paper
+from compendium.chapters import detectors, paper
 from compendium.inputs.categories import COARSE_GROUPS, SUPER_CATEGORIES
-from compendium.measures.groups import GROUP_COLUMNS, group_measures
+from compendium.measures.groups import GROUP_COLUMNS, ZHOU_TOP, group_measures
 from compendium.methods.dissect import IOU_THRESHOLD, QUANTILE, cached_dissection, nominate
 from compendium.networks.zoo import TASKS, NetSpec
 from compendium.util.cache import parse_weights
@@ -43,13 +46,17 @@ from compendium.util.errors import CompendiumError
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "BAR_NAMES",
     "ChapterParameterError",
     "ChapterRun",
     "DATA_SOURCES",
     "DISPLAY_NAMES",
     "NetResult",
     "PAPER_CASES",
+    "PAPER_DISPLAY_NAMES",
     "PAPER_TABLES",
+    "Settings",
+    "bars_cleared",
     "beside_paper",
     "detector_table",
     "display_table",
@@ -57,14 +64,18 @@ __all__ = [
     "figure6_rows",
     "format_summary",
     "imagenet_result",
+    "layer_measures",
+    "net_training",
+    "page_number",
+    "paper_display_table",
     "paper_table",
     "plot_sample",
     "precision_column",
-    "net_training",
+    "precision_row",
     "run_networks",
-    "Settings",
     "summarise",
     "super_category_concepts",
+    "zhou_criterion",
 ]
 
 #: The page's two sources of networks and images (its ``data`` parameter).
@@ -261,6 +272,18 @@ class NetResult:
     dissection: Any = None
     info: dict[str, Any] | None = None
     trained: Any = None
+    layer_table: pd.DataFrame | None = None
+
+    @property
+    def measured(self) -> pd.DataFrame:
+        """Every measured unit of the layer with the bars of :mod:`compendium.chapters.detectors`
+        (all units of the dissected layer where they were measured, else the nominated
+        ones), with a ``nominated`` column."""
+        table = self.table if self.layer_table is None else self.layer_table
+        if table.empty:
+            return table.assign(nominated=pd.Series(dtype=bool))
+        nominated = table["unit"].isin(set(self.table["unit"]))
+        return detectors.with_bars(table).assign(network=self.name, nominated=nominated)
 
 
 def detector_table(
@@ -272,17 +295,36 @@ def detector_table(
     *,
     top: int = 100,
     summary: str = "max",
+    measured: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Tables A3-A5 for one network: each nominated unit's IoU and label beside its
-    `group_measures` for the super-category ``group``."""
+    `group_measures` for the super-category ``group`` (read from ``measured``, a
+    `layer_measures` table that holds them, when given)."""
     if units.empty:
         return pd.DataFrame(columns=["network", "layer", "unit", "iou", "label", *GROUP_COLUMNS])
-    acts, labels, _ = unit_activations(path, layer, units["unit"], summary)
-    measures = group_measures(acts, labels, group, units=list(units["unit"]), top=top)
-    table = units.set_index("unit").join(measures).reset_index()
+    if measured is None:
+        measured = layer_measures(path, layer, units["unit"], group, top=top, summary=summary)
+    measured = measured.set_index("unit").drop(columns="layer", errors="ignore")
+    table = units.set_index("unit").join(measured, how="left").reset_index()
     table.insert(0, "layer", layer)
     table.insert(0, "network", name)
     return table
+
+
+def layer_measures(
+    path: Any,
+    layer: str,
+    units: Sequence[int],
+    group: Sequence[int],
+    *,
+    top: int = 100,
+    summary: str = "max",
+) -> pd.DataFrame:
+    """`group_measures` of ``units`` of a recorded layer for the super-category ``group``, as
+    a table with ``layer`` and ``unit`` columns (one row per unit, in the given order)."""
+    acts, labels, _ = unit_activations(path, layer, list(units), summary)
+    measures = group_measures(acts, labels, group, units=list(units), top=top)
+    return measures.reset_index().assign(layer=layer)
 
 
 def prepare_small_net(
@@ -343,15 +385,17 @@ def dissect_small_net(
     )
     group = next(c.classes for c in concepts if c.name == super_category)
     units = nominate(dissection, super_category, rule)
-    table = detector_table(spec.name, spec.layer, units, path, group, top=top)
+    every = layer_measures(path, spec.layer, range(dissection.n_units), group, top=top)
+    table = detector_table(spec.name, spec.layer, units, path, group, top=top, measured=every)
     info = {
         "arch": spec.arch,
         "task": spec.task,
         "layer": spec.layer,
         "units": dissection.n_units,
         "epochs": trained.config.epochs,
-        "test accuracy": trained.report["test_accuracy"],
-        "training s": trained.report["seconds_total"],
+        "test accuracy": round(float(trained.report["test_accuracy"]), 3),
+        "weights": f"{trained.provenance}, sha256 {trained.weights_sha256[:12]}…",
+        "training s": round(float(trained.report["seconds_total"]), 1),
         "dissection s": round(sum(dissection.seconds.values()), 1),
     }
     return NetResult(
@@ -365,6 +409,7 @@ def dissect_small_net(
         dissection,
         info,
         trained,
+        every,
     )
 
 
@@ -419,16 +464,40 @@ def paper_table(source: str, reported: pd.DataFrame | None = None) -> pd.DataFra
 
 
 def precision_column(table: pd.DataFrame) -> str:
-    """The top-N precision column of a detector table (``precision_100`` for N = 100)."""
-    found = [c for c in table.columns if c.startswith("precision_")]
+    """The top-N precision column of a detector table (``precision_100`` for N = 100): the
+    one ``precision_<N>`` column besides Zhou et al.'s ``precision_60`` (which is the
+    column when N is 60)."""
+    found = [c for c in table.columns if re.fullmatch(r"precision_\d+", str(c))]
+    if len(found) > 1:
+        found = [c for c in found if c != f"precision_{ZHOU_TOP}"]
     if len(found) != 1:
-        raise KeyError(f"expected one precision_<N> column, found {found}")
+        raise KeyError(f"expected one precision_<N> column besides precision_60, found {found}")
     return found[0]
 
 
-def summarise(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+def zhou_criterion(reported: pd.DataFrame | None = None) -> float:
+    """The precision Zhou et al. asked of a detector, as the paper quotes it
+    (``detector_precision`` in ``paper_numbers.csv``)."""
+    every = paper.reported() if reported is None else reported
+    found = every.loc[every["measure"] == "detector_precision", "value"]
+    if len(found) != 1:
+        raise ChapterParameterError(
+            f"paper_numbers.csv holds {len(found)} rows of detector_precision, not one: "
+            "restore the row 'Sec. 2 p. 6,,,,detector_precision,...'"
+        )
+    return float(found.iloc[0])
+
+
+def precision_row(criterion: float) -> str:
+    """The row of `summarise` that counts the units at Zhou et al.'s precision."""
+    return f"units with precision >= {paper.as_printed(criterion)}"
+
+
+def summarise(tables: Mapping[str, pd.DataFrame], criterion: float | None = None) -> pd.DataFrame:
     """One row per network: how many units were nominated and the range of what the
-    measures say about them (the signal-detection columns only where measured)."""
+    measures say about them (the signal-detection columns only where measured).
+    ``criterion``: the precision counted as a detector's (default: `zhou_criterion`)."""
+    criterion = zhou_criterion() if criterion is None else criterion
     rows = {}
     for name, t in tables.items():
         row: dict[str, Any] = {"nominated units": len(t)}
@@ -440,7 +509,7 @@ def summarise(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
                     "% > 0, not A (mean)": t["pct_above_zero_notA"].mean(),
                     "mean A / mean not A (median)": (t["mean_A"] / t["mean_notA"]).median(),
                     "precision (max)": t[precision_column(t)].max(),
-                    "units with precision >= .75": int((t[precision_column(t)] >= 0.75).sum()),
+                    precision_row(criterion): int((t[precision_column(t)] >= criterion).sum()),
                     "CCMAS (min)": t["ccmas"].min(),
                     "CCMAS (max)": t["ccmas"].max(),
                 }
@@ -660,69 +729,128 @@ _COMPARED_COLUMNS = (
 def plot_sample(
     labels: np.ndarray, group: Sequence[int], max_points: int | None, seed: int = 0
 ) -> np.ndarray:
-    """Indices of the images a jitterplot draws: every image of the group, and as many of
-    the others (a seeded random sample, in image order) as keep the total at
-    ``max_points``; all images when ``max_points`` is None or not exceeded."""
+    """Indices of the images a jitterplot draws (in image order): all of them when
+    ``max_points`` is None or not exceeded, else a seeded random sample of about
+    ``max_points`` in which every class keeps its share of the images (at least one image
+    of each class), so that the plot shows the super-category's true base rate. ``group``
+    is checked against the labels but draws no extra images."""
     labels = np.asarray(labels)
+    if not np.isin(list(group), labels).all():
+        raise ChapterParameterError(
+            f"the super-category's classes {list(group)} do not all occur among the images"
+        )
     if max_points is None or labels.size <= max_points:
         return np.arange(labels.size)
-    member = np.isin(labels, list(group))
-    others = np.flatnonzero(~member)
-    room = max(0, max_points - int(member.sum()))
-    chosen = np.random.default_rng(seed).choice(others, size=min(room, others.size), replace=False)
-    return np.sort(np.concatenate([np.flatnonzero(member), chosen]))
+    if max_points < 1:
+        raise ChapterParameterError(
+            f"max_points must be a positive number or None, not {max_points}"
+        )
+    rng = np.random.default_rng(seed)
+    share = max_points / labels.size
+    chosen = []
+    for c in np.unique(labels):
+        members = np.flatnonzero(labels == c)
+        take = max(1, round(share * members.size))
+        chosen.append(rng.choice(members, size=take, replace=False))
+    return np.sort(np.concatenate(chosen))
 
 
-#: Short headings for `display_table` (the measures' column names are long for a page).
+#: The columns of a network's table on the page, in order, with their headings: the
+#: paper's columns of Tables A3-A5, then the signal-detection measures for the same class A
+#: (``precision_100`` stands for the table's top-N precision, whatever its N). The standard
+#: errors, recall at precision .95, thresholds and false-positive rates are in the table's
+#: CSV file, to keep the table within the page.
 DISPLAY_NAMES = {
     "iou": "IoU",
     "pct_above_zero_A": "% > 0, A",
     "pct_above_zero_notA": "% > 0, not A",
+    "mean_A": "mean A",
+    "mean_notA": "mean not A",
+    "precision_100": "precision",
     "ccmas": "CCMAS",
     "recall_p100": "recall at P = 1",
-    "recall_p95": "recall at P ≥ .95",
-    "max_informedness": "max. informedness",
-    "mi_threshold": "at threshold",
-    "mi_recall": "hit rate",
-    "mi_false_alarm": "false-alarm prop.",
-    "mi_fpr": "FP rate",
+    "max_informedness": "max. inform.",
+    "mi_recall": "its hit rate",
+    "mi_false_alarm": "its false alarms",
 }
+
+#: The paper's columns of Tables A3-A5 with their headings on the page.
+PAPER_DISPLAY_NAMES = {
+    "iou": "IoU",
+    "top4_match": "top-4 match",
+    "pct_above_zero_A": "% > 0, A",
+    "pct_above_zero_notA": "% > 0, not A",
+    "mean_A": "mean A",
+    "mean_notA": "mean not A",
+    "precision_100": "precision (top 100)",
+    "ccmas": "CCMAS",
+}
+
+#: What the page's "bars" column calls each of the paper's three detector bars.
+BAR_NAMES = {"localist": "grandmother", "detector": "detector", "zhou_detector": "Zhou"}
+
+
+def page_number(column: str, value: Any) -> str:
+    """The page's one number format: shares in % to 1 decimal, every other value to 2
+    decimals (as the paper's tables print them), "–" where there is no value."""
+    if isinstance(value, str):
+        return value
+    if pd.isna(value):
+        return "–"
+    return f"{value:.1f}" if column.startswith("pct_") else f"{value:.2f}"
+
+
+def bars_cleared(table: pd.DataFrame) -> pd.Series:
+    """Per unit, the detector bars it clears (`BAR_NAMES`), as words; "–" for none."""
+    marked = detectors.with_bars(table)
+    return pd.Series(
+        [
+            ", ".join(name for column, name in BAR_NAMES.items() if row[column]) or "–"
+            for _, row in marked.iterrows()
+        ],
+        index=table.index,
+    )
 
 
 def display_table(table: pd.DataFrame) -> pd.DataFrame:
-    """A detector table as text for a page: short headings, each mean with its standard
-    error ("12.3 ± 0.4"), shares in % with one decimal, other values to 3 digits."""
+    """A network's table (`detector_table`) as text for a page, one row per unit (the index):
+    the columns of `DISPLAY_NAMES` in `page_number`'s format (the top-N precision whatever
+    its N), the ``label`` where the table has one, and the bars each unit clears (where
+    measured)."""
+    precision = precision_column(table)
     shown = pd.DataFrame(index=table.index)
-    for column in table.columns:
-        values = table[column]
-        if column in ("sem_A", "sem_notA", "network", "layer"):
-            continue
-        if column in ("mean_A", "mean_notA"):
-            se = table["sem_A" if column == "mean_A" else "sem_notA"]
-            shown[column.replace("_", " ").replace("notA", "not A") + " ± SE"] = [
-                f"{m:.3g} ± {s:.2g}" for m, s in zip(values, se, strict=False)
-            ]
-        elif column.startswith("pct_"):
-            shown[DISPLAY_NAMES[column]] = values.map(lambda v: f"{v:.1f}")
-        elif column.startswith("precision_"):
-            shown[f"precision (top {column.split('_')[1]})"] = values.map(lambda v: f"{v:.2f}")
-        elif pd.api.types.is_float_dtype(values):
-            shown[DISPLAY_NAMES.get(column, column)] = values.map(lambda v: f"{v:.3g}")
-        else:
-            shown[DISPLAY_NAMES.get(column, column)] = values
+    if "label" in table:
+        shown["label"] = table["label"]
+    for column, heading in DISPLAY_NAMES.items():
+        if column == "precision_100":
+            column = precision
+        if column in table:
+            shown[heading] = [page_number(column, v) for v in table[column]]
+    if {"localist", "detector"} <= set(table.columns):
+        shown["bars cleared"] = bars_cleared(table)
     return shown
+
+
+def paper_display_table(table: pd.DataFrame) -> pd.DataFrame:
+    """One of the paper's tables (`paper_table`) as text for a page, one row per unit (the
+    index, numbered from 1): its numbers as the paper prints them."""
+    shown = table.set_index("unit")[list(PAPER_DISPLAY_NAMES)]
+    return shown.rename(columns=PAPER_DISPLAY_NAMES).map(
+        lambda v: v if isinstance(v, str) else f"{v:g}"
+    )
 
 
 def format_summary(summary: pd.DataFrame) -> pd.DataFrame:
     """`summarise`'s table turned for a page (networks as columns), as text: counts as
-    whole numbers, values to 2 decimals, and "–" where a value was not measured."""
+    whole numbers, every other value in `page_number`'s format, and "–" where a value was
+    not measured."""
 
     def text(row: str, value: Any) -> str:
         if pd.isna(value):
             return "–"
-        if row in ("nominated units", "units with precision >= .75"):
+        if row == "nominated units" or row.startswith("units with"):
             return f"{int(value)}"
-        return f"{value:.1f}" if row.startswith("%") else f"{value:.2f}"
+        return page_number("pct_" if row.startswith("%") else row, value)
 
     turned = summary.T
     return pd.DataFrame(

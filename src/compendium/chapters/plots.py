@@ -1,9 +1,18 @@
 """Altair charts of one unit's activations: jitterplots and histograms.
 
 Every chart carries its data inline (no files, no network) and is sized and lettered to
-stay legible on a projector. Colours: the class of interest is drawn in a strong blue,
-every other class in grey; threshold rules get their own colours and a text label above
-the plot, with the exact value in the tooltip.
+stay legible on a projector.
+
+**One palette for the whole book**, one colour per role, so that a colour means the same
+thing on every page: the class of interest is a strong blue (`HIGHLIGHT_COLOUR`), every
+other class grey (`OTHER_COLOUR`); the cut below the top N images is red
+(`TOP_CUT_COLOUR`) and the threshold of maximum informedness green
+(`MAX_INFORMEDNESS_COLOUR`), whatever order a chart is given them in (`threshold_colour`
+reads the role off the threshold's name); other thresholds take `EXTRA_COLOURS`; the
+paper's own numbers are orange (`PAPER_COLOUR`). Fig. 3's box plots keep the paper's
+convention of a red median and a green mean, and the member classes of a group
+(`group_jitterplot`) take colours that no threshold uses. Each threshold rule has a text
+label above the plot, with the exact value in the tooltip.
 
 The charts show in a notebook through Altair's default HTML renderer; in the built book
 the Vega libraries come from one page-level script (see `compendium.build.pipeline`).
@@ -20,8 +29,16 @@ import pandas as pd
 #: Colour of the class of interest, and of every other class.
 HIGHLIGHT_COLOUR = "#1f4e9c"
 OTHER_COLOUR = "#a8a8a8"
-#: Colours of threshold rules, in the order the thresholds are given.
-THRESHOLD_COLOURS = ("#d62728", "#2c8c2c", "#8c4fb8", "#e07b00")
+#: The cut below the top-N images (precision), and the threshold of maximum informedness.
+TOP_CUT_COLOUR = "#d62728"
+MAX_INFORMEDNESS_COLOUR = "#2c8c2c"
+#: Any other threshold, in the order given; and the paper's numbers beside this run's.
+EXTRA_COLOURS = ("#8c4fb8", "#6b4c1e")
+PAPER_COLOUR = "#e07b00"
+#: The threshold colours by role, top-N cut first (for charts that draw their own rules).
+THRESHOLD_COLOURS = (TOP_CUT_COLOUR, MAX_INFORMEDNESS_COLOUR, *EXTRA_COLOURS)
+#: Dark grey for a reference line that is neither a threshold nor a class (e.g. a floor).
+REFERENCE_COLOUR = "#555555"
 #: Label for every class but the one of interest.
 OTHER_CLASSES = "other classes"
 
@@ -148,23 +165,51 @@ def threshold_table(thresholds: Mapping[str, float] | None) -> pd.DataFrame:
     for name, value in items:
         if not np.isfinite(value):
             raise ValueError(f"threshold {name!r} is {value}; give a finite activation value")
-    order = {name: i for i, name in enumerate(thresholds or {})}
+    others = [name for name in (thresholds or {}) if threshold_role(name) is None]
     return pd.DataFrame(
         {
             "threshold": [name for name, _ in items],
             "value": [float(value) for _, value in items],
-            "colour": [
-                THRESHOLD_COLOURS[order[name] % len(THRESHOLD_COLOURS)] for name, _ in items
-            ],
+            "colour": [threshold_colour(name, others) for name, _ in items],
             "row": [i % 2 for i in range(len(items))],
         }
     )
 
 
+def threshold_role(name: str) -> str | None:
+    """The role a threshold's name gives it: ``"top cut"`` ("top-60 cut", "top-5 cut"),
+    ``"max informedness"`` ("max-informedness threshold for Sandal", "max. informedness"),
+    or None for any other threshold."""
+    lowered = name.lower()
+    if "informedness" in lowered:
+        return "max informedness"
+    if "top" in lowered and "cut" in lowered:
+        return "top cut"
+    return None
+
+
+def threshold_colour(name: str, others: Sequence[str] = ()) -> str:
+    """The palette's colour of the threshold `name`: by its `threshold_role`, else the
+    next of `EXTRA_COLOURS` in the order of `others` (the thresholds without a role)."""
+    role = threshold_role(name)
+    if role == "top cut":
+        return TOP_CUT_COLOUR
+    if role == "max informedness":
+        return MAX_INFORMEDNESS_COLOUR
+    position = list(others).index(name) if name in others else 0
+    return EXTRA_COLOURS[position % len(EXTRA_COLOURS)]
+
+
 def _with_thresholds(
-    base: alt.Chart, thresholds: Mapping[str, float] | None, title: str, span: tuple[float, float]
+    base: alt.Chart,
+    thresholds: Mapping[str, float] | None,
+    title: str,
+    span: tuple[float, float],
+    *,
+    on_top: bool = False,
 ) -> alt.LayerChart:
-    """`base` with a labelled rule per threshold (drawn behind it), sized for reading.
+    """`base` with a labelled rule per threshold (drawn behind it, or over it when
+    `on_top`, for clouds dense enough to hide a rule), sized for reading.
 
     `span` is the range of the x data: a label in the right half of it is written to the
     left of its rule, otherwise to the right, so that labels stay inside the chart.
@@ -184,7 +229,7 @@ def _with_thresholds(
         rule = source.mark_rule(strokeWidth=2.5, strokeDash=[6, 3]).encode(
             x="value:Q", color=colour, tooltip=tooltip
         )
-        layers.insert(0, rule)
+        layers.insert(len(layers) if on_top else 0, rule)
         for right_half, align, dx in ((False, "left", 3), (True, "right", -3)):
             if not (rules["right_half"] == right_half).any():
                 continue
@@ -267,36 +312,73 @@ def _check_unit(
     return x, y
 
 
-def scaling_chart(table: pd.DataFrame, size: str, title: str) -> alt.Chart:
+def scaling_chart(
+    table: pd.DataFrame,
+    size: str,
+    title: str,
+    colours: Mapping[str, str] | None = None,
+    width: int = WIDTH // 2,
+) -> alt.Chart:
     """Benchmark seconds against a size (``n_images`` or ``n_units``), one line per method,
-    both axes logarithmic. `table` has columns `size`, ``method`` and ``seconds``."""
+    both axes logarithmic and spanning exactly the data (no rounding out to the next power
+    of ten). `table` has columns `size`, ``method`` and ``seconds``; `colours` maps a
+    method to its colour (default: the palette's, in order of appearance)."""
     missing = {size, "method", "seconds"} - set(table.columns)
     if missing:
         raise ValueError(f"the benchmark table lacks columns {sorted(missing)}")
+    if table.empty:
+        raise ValueError("the benchmark table has no rows to draw")
     label = {"n_images": "images", "n_units": "units"}.get(size, size)
     data = table[[size, "method", "seconds"]].astype({size: int, "seconds": float})
+    methods = list(dict.fromkeys(data["method"]))
+    palette = [HIGHLIGHT_COLOUR, REFERENCE_COLOUR, *EXTRA_COLOURS, PAPER_COLOUR]
+    chosen = dict(colours or {})
+    range_ = [chosen.get(m, palette[i % len(palette)]) for i, m in enumerate(methods)]
     return (
         alt.Chart(_inline(data), title=title)
         .mark_line(point=alt.OverlayMarkDef(size=60, filled=True))
         .encode(
-            x=alt.X(f"{size}:Q", title=f"number of {label}", scale=alt.Scale(type="log")),
-            y=alt.Y("seconds:Q", title="seconds", scale=alt.Scale(type="log")),
-            color=alt.Color("method:N", title=None),
+            x=alt.X(
+                f"{size}:Q",
+                title=f"number of {label}",
+                scale=alt.Scale(type="log", domain=_log_domain(data[size]), nice=False, clamp=True),
+                axis=alt.Axis(format="~s", tickCount=5),
+            ),
+            y=alt.Y(
+                "seconds:Q",
+                title="seconds",
+                scale=alt.Scale(type="log", domain=_log_domain(data["seconds"]), nice=False),
+                axis=alt.Axis(format="~g", tickCount=5),
+            ),
+            color=alt.Color("method:N", title=None, scale=alt.Scale(domain=methods, range=range_)),
             tooltip=[
                 alt.Tooltip(f"{size}:Q", title=label, format=","),
                 alt.Tooltip("method:N"),
                 alt.Tooltip("seconds:Q", format=".3g"),
             ],
         )
-        .properties(width=WIDTH // 2, height=HEIGHT + 40)
+        .properties(width=width, height=HEIGHT + 40)
         .configure_axis(labelFontSize=FONT_SIZE - 1, titleFontSize=FONT_SIZE)
-        .configure_legend(labelFontSize=FONT_SIZE, orient="bottom")
+        .configure_legend(labelFontSize=FONT_SIZE, orient="bottom", columns=2, labelLimit=0)
     )
 
 
+def _log_domain(values: pd.Series) -> list[float]:
+    """A log axis's range: the data's, widened by 10% either way so no point sits on a
+    border."""
+    low, high = float(values.min()), float(values.max())
+    if low <= 0:
+        raise ValueError("a log axis needs positive values; leave out zeros")
+    return [low / 1.1, high * 1.1]
+
+
 #: Fig. 3's marks and their colours (the paper draws medians red and means green).
-BOX_MARKS = {"median": "#d62728", "mean ± SE": "#2c8c2c", "paper (AlexNet)": "#e07b00"}
+BOX_MARKS = {"median": "#d62728", "mean ± SE": "#2c8c2c", "paper (AlexNet)": PAPER_COLOUR}
+#: The chance band's legend entry and colour (drawn behind the boxes, when given).
+CHANCE_MARK, CHANCE_COLOUR = "chance (2.5-97.5% of the null)", "#f2b134"
 BOX_FILL = "#c6d7ee"
+#: The outliers' legend entry and colour (the paper's red crosses).
+OUTLIER_MARK, OUTLIER_COLOUR = "outliers (beyond the whiskers)", "#b2182b"
 #: Pixel offsets beside a box: the mean to its right, the paper's value to its left.
 BOX_SIDE = 15
 #: Width of a `box_plots` panel per layer: three panels of three layers fit a book page.
@@ -309,6 +391,11 @@ def box_plots(
     layers: Sequence[str] | None = None,
     reference: pd.DataFrame | None = None,
     columns: int = 3,
+    *,
+    band: pd.DataFrame | None = None,
+    outliers: pd.DataFrame | None = None,
+    panel_width: int | None = None,
+    panel_height: int = 140,
 ) -> alt.ConcatChart:
     """The paper's Fig. 3: one panel per measure, one box per layer.
 
@@ -319,8 +406,14 @@ def box_plots(
     median (red), and the mean with a bar of one standard error each way (green, to the
     right of the box). `reference` rows (``measure``, ``layer``, ``value``, ``label``) are
     the paper's values: a diamond left of a layer's box, or, where ``layer`` is empty (a
-    number for the whole network), a dashed line across the panel. Hover any mark for its
-    numbers.
+    number for the whole network), a dashed line across the panel. `band` rows (``measure``,
+    ``layer``, ``low``, ``high``) are chance levels, e.g. the permutation null's 2.5-97.5
+    percentile band (`compendium.chapters.chance.fig3_band`): a shaded bar behind a layer's
+    box, or across the panel where ``layer`` is empty. `outliers` rows (``measure``,
+    ``layer``, ``value``, ``n``, ``label``; e.g. `compendium.chapters.alexnet.fig3_outliers`)
+    are the units beyond the whiskers, drawn as crosses as in the paper. Each panel is
+    `panel_width` (default: `BOX_WIDTH_PER_LAYER` per layer) by `panel_height` pixels.
+    Hover any mark for its numbers.
     """
     missing = {
         "layer",
@@ -352,6 +445,9 @@ def box_plots(
             reference[reference["measure"] == measure],
             title,
             order,
+            None if band is None else band[band["measure"] == measure],
+            None if outliers is None else outliers[outliers["measure"] == measure],
+            (panel_width, panel_height),
         )
         for measure, title in panels.items()
     ]
@@ -365,20 +461,35 @@ def box_plots(
 
 
 def _box_panel(
-    stats: pd.DataFrame, reference: pd.DataFrame, title: str, order: Sequence[str]
+    stats: pd.DataFrame,
+    reference: pd.DataFrame,
+    title: str,
+    order: Sequence[str],
+    band: pd.DataFrame | None = None,
+    outliers: pd.DataFrame | None = None,
+    size: tuple[int | None, int] = (None, 140),
 ) -> alt.LayerChart:
-    """One measure's panel of `box_plots`."""
+    """One measure's panel of `box_plots` (`band`: its chance levels, if any; `outliers`:
+    the units beyond the whiskers; `size`: width, or None for the default, and height)."""
     data = stats.assign(
         low=stats["mean"] - stats["sem"].fillna(0), high=stats["mean"] + stats["sem"].fillna(0)
     )
     data = data.replace({np.nan: None})
     x = alt.X("layer:N", sort=list(order), title=None, axis=alt.Axis(labelAngle=0))
-    y_scale = alt.Scale(domain=_box_domain(data, reference))
+    marks = dict(BOX_MARKS) if band is None else {**BOX_MARKS, CHANCE_MARK: CHANCE_COLOUR}
+    if outliers is not None:
+        marks[OUTLIER_MARK] = OUTLIER_COLOUR
+    bounds = (
+        reference
+        if band is None
+        else pd.concat([reference[["value"]], band.melt(value_vars=["low", "high"])[["value"]]])
+    )
+    y_scale = alt.Scale(domain=_box_domain(data, bounds))
     base = alt.Chart(_inline(data)).encode(x=x)
     colour = alt.Color(
         "mark:N",
         title=None,
-        scale=alt.Scale(domain=list(BOX_MARKS), range=list(BOX_MARKS.values())),
+        scale=alt.Scale(domain=list(marks), range=list(marks.values())),
     )
     tooltip = [alt.Tooltip("layer:N"), alt.Tooltip("n:Q", title="units")] + [
         alt.Tooltip(f"{c}:Q", title=t, format=".3f")
@@ -393,7 +504,8 @@ def _box_panel(
         )
         if c in data.columns
     ]
-    layers = [
+    layers = [] if band is None else _band_marks(band, x, colour, y_scale)
+    layers += [
         base.mark_rule(color="#555555", strokeWidth=1.5).encode(
             y=alt.Y("whisker_low:Q", scale=y_scale, title=None),
             y2="whisker_high:Q",
@@ -413,11 +525,36 @@ def _box_panel(
         .encode(y="mean:Q", color=colour, tooltip=tooltip),
     ]
     layers += _reference_marks(reference, x, colour)
+    layers += _outlier_marks(outliers, x, colour)
+    width, height = size
     return alt.layer(*layers).properties(
-        width=max(120, BOX_WIDTH_PER_LAYER * len(order)),
-        height=140,
+        width=width or max(120, BOX_WIDTH_PER_LAYER * len(order)),
+        height=height,
         title=alt.TitleParams(_title_lines(title), fontSize=FONT_SIZE - 1),
     )
+
+
+def _outlier_marks(outliers: pd.DataFrame | None, x: alt.X, colour: alt.Color) -> list:
+    """The units beyond the whiskers in a `box_plots` panel: a cross at each distinct value
+    (its tooltip: how many units have it, and the first of them)."""
+    if outliers is None or outliers.empty:
+        return []
+    data = outliers.assign(mark=OUTLIER_MARK, value=outliers["value"].astype(float))
+    return [
+        alt.Chart(_inline(data[["layer", "value", "n", "label", "mark"]]))
+        .mark_point(shape="cross", size=40, filled=True, opacity=0.8)
+        .encode(
+            x=x,
+            y="value:Q",
+            color=colour,
+            tooltip=[
+                alt.Tooltip("layer:N"),
+                alt.Tooltip("value:Q", format=".3f"),
+                alt.Tooltip("n:Q", title="units with this value"),
+                alt.Tooltip("label:N", title="first of them"),
+            ],
+        )
+    ]
 
 
 def _title_lines(title: str) -> list[str]:
@@ -454,6 +591,38 @@ def _reference_marks(reference: pd.DataFrame, x: alt.X, colour: alt.Color) -> li
     return marks
 
 
+def _band_marks(band: pd.DataFrame, x: alt.X, colour: alt.Color, y_scale: alt.Scale) -> list:
+    """Chance levels in a `box_plots` panel: a shaded bar behind a layer's box, or a shaded
+    strip across the panel for a row without a layer."""
+    if band.empty:
+        return []
+    data = band.assign(
+        mark=CHANCE_MARK, low=band["low"].astype(float), high=band["high"].astype(float)
+    )
+    tooltip = [
+        alt.Tooltip("layer:N"),
+        alt.Tooltip("low:Q", title="chance: 2.5th percentile", format=".3f"),
+        alt.Tooltip("high:Q", title="chance: 97.5th percentile", format=".3f"),
+    ]
+    y = alt.Y("low:Q", scale=y_scale, title=None)
+    marks = []
+    at_layer = data[data["layer"].notna() & (data["layer"] != "")]
+    if not at_layer.empty:
+        marks.append(
+            alt.Chart(_inline(at_layer))
+            .mark_bar(size=2 * BOX_SIDE + 18, opacity=0.45)
+            .encode(x=x, y=y, y2="high:Q", color=colour, tooltip=tooltip)
+        )
+    across = data[data["layer"].isna() | (data["layer"] == "")].drop(columns="layer")
+    if not across.empty:
+        marks.append(
+            alt.Chart(_inline(across))
+            .mark_rect(opacity=0.3)
+            .encode(y=y, y2="high:Q", color=colour, tooltip=tooltip[1:])
+        )
+    return marks
+
+
 def _box_domain(stats: pd.DataFrame, reference: pd.DataFrame) -> list[float]:
     """A panel's y range: [0, 1] for the proportions, widened to hold every mark."""
     values = pd.concat(
@@ -477,8 +646,9 @@ def _box_domain(stats: pd.DataFrame, reference: pd.DataFrame) -> list[float]:
 
 
 #: Colours and marks of a group's member classes in `group_jitterplot` (the paper's Fig. 6
-#: draws its three bus classes as blue squares, red pentagons and green stars).
-GROUP_COLOURS = ("#1f4e9c", "#d62728", "#2c8c2c", "#e07b00", "#8c4fb8")
+#: draws its three bus classes as blue squares, red pentagons and green stars; here red and
+#: green stay the thresholds' colours, so the classes are blue, purple and gold).
+GROUP_COLOURS = (HIGHLIGHT_COLOUR, "#8c4fb8", "#b58900", "#d4459c", "#138d90")
 GROUP_SHAPES = ("square", "triangle-up", "diamond", "cross", "triangle-down")
 
 
@@ -493,7 +663,8 @@ def group_jitterplot(
     title: str | Sequence[str] | None = None,
 ) -> alt.LayerChart:
     """Like `jitterplot`, for a group of classes (a super-category): each class of `group`
-    has its own colour and mark, drawn on top; every other image is a grey circle.
+    has its own colour and mark, drawn on top; every other image is a grey circle. The
+    threshold rules are drawn over the points, which can be dense.
     `title` may be a list of lines."""
     x, y = _check_unit(activations, labels, class_names, int(group[0]) if len(group) else -1)
     group = [int(c) for c in group]
@@ -542,7 +713,7 @@ def group_jitterplot(
         )
     )
     title = title or f"{unit_label}: activation of every image ({', '.join(names)} highlighted)"
-    return _with_thresholds(points, thresholds, title, (x.min(), x.max()))
+    return _with_thresholds(points, thresholds, title, (x.min(), x.max()), on_top=True)
 
 
 def am_ratio_chart(ratios: pd.DataFrame, title: str | None = None) -> alt.LayerChart:
@@ -581,7 +752,7 @@ def am_ratio_chart(ratios: pd.DataFrame, title: str | None = None) -> alt.LayerC
     )
     rule = (
         alt.Chart(_inline(pd.DataFrame({"ratio": [1.0]})))
-        .mark_rule(color=THRESHOLD_COLOURS[0], strokeDash=[4, 3])
+        .mark_rule(color=REFERENCE_COLOUR, strokeDash=[4, 3])
         .encode(x="ratio:Q")
     )
     return (

@@ -160,6 +160,9 @@
       } catch (err) { /* some file:// pages refuse; the list is known anyway */ }
     }
     root.innerHTML = "";
+    var look = element("style", {}, "#jspsych-image-button-response-stimulus " +
+      "{ image-rendering: pixelated; border: 1px solid #ccc; }");
+    root.appendChild(look);
     var stage = element("div", { id: "compendium-experiment-stage" });
     root.appendChild(stage);
     var participant = "";
@@ -188,7 +191,7 @@
       type: jsPsychImageButtonResponse,
       stimulus: jsPsych.timelineVariable("image"),
       render_on_canvas: false,
-      stimulus_width: Math.min(600, Math.round(window.innerWidth * 0.9)),
+      stimulus_width: Math.min(560, Math.round(window.innerWidth * 0.9)),
       maintain_aspect_ratio: true,
       choices: ["Yes", "No"],
       prompt: "<p style='font-size:1.2em'>" + QUESTION + "</p>",

@@ -27,15 +27,16 @@ Conventions that the spec leaves to the implementation: a class tie in `ccmas_cl
 `ccmas_2_class` or `localist_class` goes to the lower class number; a dead unit (all
 activations equal to zero) has `ccmas`, `ccmas_2` and `ccmas_classmean` NaN, because their
 denominator is zero.
+
+`permutation_null` (`compendium.measures.null`) gives every measure its chance level: the
+same table on K shuffles of the labels, each unit sorted once for all of them, with the
+p-values of the spec.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
@@ -46,6 +47,14 @@ from tqdm import tqdm
 from compendium.activations.store import CHUNK_UNITS
 from compendium.measures._numpy import block_measures as _block_measures
 from compendium.measures._numpy import transposed as _transposed
+from compendium.measures._run import (
+    BLOCK_MEMORY_BYTES,
+    KERNEL_BYTES_PER_UNIT_IMAGE,
+    available_cores,
+)
+from compendium.measures._run import parallel_map as _parallel_map
+from compendium.measures._run import real_values as _real
+from compendium.measures._run import worker_count as _worker_count
 from compendium.measures._spec import (
     CLASS_COLUMNS,
     COLUMNS,
@@ -57,6 +66,14 @@ from compendium.measures._spec import (
     measure_columns,
 )
 from compendium.measures.classes import class_measures
+from compendium.measures.null import (
+    NullInputError,
+    PermutationNull,
+    benjamini_hochberg,
+    null_measures,
+    permutation_null,
+    shuffled_labels,
+)
 
 __all__ = [
     "BLOCK_MEMORY_BYTES",
@@ -64,22 +81,24 @@ __all__ = [
     "COLUMNS",
     "ClassIndex",
     "MeasureInputError",
+    "NullInputError",
+    "PermutationNull",
     "available_cores",
+    "benjamini_hochberg",
     "class_measures",
     "default_block_size",
     "measure_columns",
     "memory_plan",
+    "null_measures",
+    "permutation_null",
     "present_class_measures",
     "read_bytes",
     "read_width",
+    "shuffled_labels",
     "unit_measures",
 ]
 
 log = logging.getLogger(__name__)
-
-#: Default memory budget of a measurement: the units read at once and the arrays of the
-#: block being measured stay within it together (see `memory_plan`).
-BLOCK_MEMORY_BYTES = 512 * 2**20
 
 
 def unit_measures(
@@ -187,31 +206,6 @@ def _measure_part(x: np.ndarray, first_unit: int, compute: Callable) -> dict:
     return compute(x)
 
 
-def available_cores() -> int:
-    """Cores this process may run on (its CPU affinity where the system has one)."""
-    counter = getattr(os, "process_cpu_count", None)  # Python 3.13+
-    if counter is not None:
-        return counter() or 1
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def _worker_count(workers: Any, backend: str) -> int:
-    """Threads for `unit_measures`: `workers`, default `available_cores`; one for torch."""
-    if workers is not None and (
-        isinstance(workers, bool) or not isinstance(workers, int | np.integer) or workers < 1
-    ):
-        raise MeasureInputError(
-            f"workers must be a whole number of threads, at least 1; got {workers!r}: pass "
-            "e.g. workers=2, or leave it out to use every core"
-        )
-    if backend == "torch":
-        return 1
-    return available_cores() if workers is None else int(workers)
-
-
 def _share_block(block: int, n_workers: int, block_size: int | None) -> tuple[int, int]:
     """(units per block, workers): the `block` units that the budget's compute part holds,
     split between the workers (at least one unit each, so no more workers than units).
@@ -222,32 +216,11 @@ def _share_block(block: int, n_workers: int, block_size: int | None) -> tuple[in
     return block // n_workers, n_workers
 
 
-@contextmanager
-def _parallel_map(n_workers: int) -> Iterator[Callable]:
-    """A function that calls each task and gives the results in order: in this thread
-    for one worker, else in a pool of `n_workers` threads."""
-    if n_workers == 1:
-        yield lambda tasks: map(_call, tasks)
-        return
-    with ThreadPoolExecutor(n_workers, thread_name_prefix="measures") as pool:
-        yield lambda tasks: pool.map(_call, tasks)
-
-
-def _call(task: Callable) -> Any:
-    return task()
-
-
-def _real(x: np.ndarray) -> np.ndarray:
-    """Integer and boolean activations as float64 (exact up to 2**53): the kernels negate
-    values to rank them, which is wrong for unsigned integers and refused for booleans."""
-    return x.astype(np.float64) if x.dtype.kind in "iub" else x
-
-
 def _empty_table(top: tuple[int, ...], unit_offset: int) -> pd.DataFrame:
     """The table of zero units: every column, each with the dtype it has for any layer."""
     columns = measure_columns(top)
     kinds = {c: np.int64 for c in columns if c.endswith("_class") or c.startswith("n_classes")}
-    kinds["localist"] = np.bool_
+    kinds["localist"] = kinds["detector"] = np.bool_
     table = pd.DataFrame({c: np.zeros(0, kinds.get(c, np.float64)) for c in columns})
     table.index = pd.RangeIndex(unit_offset, unit_offset, name="unit")
     return table
@@ -278,12 +251,6 @@ def _backend(backend: str, device: str | None, classes: ClassIndex, top: tuple[i
     raise MeasureInputError(f"backend must be 'numpy' or 'torch', not {backend!r}")
 
 
-#: Bytes per unit and image that measuring a block takes at its peak, by backend: the block
-#: transposed, its ranking and the kernel's working arrays. Measured on 200,000 images: the
-#: numpy kernel's tracemalloc peak is 19 for float32 and 28 for integer activations (their
-#: float64 copy included); torch on the CPU grows the resident memory by 93 (its arrays are
-#: int64). The figures leave headroom for changes to the kernels.
-KERNEL_BYTES_PER_UNIT_IMAGE = {"numpy": 48, "torch": 128}
 BYTES_PER_UNIT_IMAGE = KERNEL_BYTES_PER_UNIT_IMAGE["numpy"]
 
 #: Share of the budget the compute block gets when units are read from storage; the rest

@@ -39,10 +39,13 @@ def block_measures(xt: np.ndarray, classes: ClassIndex, top: Sequence[int]) -> d
     plan = Plan.of(classes, xt.shape[1], top)
     head = Ranking.empty(xt.shape[0], plan.head_width, xt.dtype, classes.labels.dtype)
     best = BestThresholds.empty(xt.shape[0], xt.dtype)
+    detector = BestDetector.empty(xt.shape[0])
     for u, row in enumerate(xt):
         ranked = Ranked.of(row, classes.labels, plan.count)
         ranked.fill(head, u, row, classes.labels)
-        best.fill(u, ranked, row, plan)
+        groups = _ClassGroups.of(ranked, plan)
+        best.fill(u, ranked, row, plan, groups)
+        detector.fill(u, ranked, groups, plan)
     top_class = head.labels[:, :1]
     out: dict[str, np.ndarray] = {"top_class": top_class[:, 0].copy()}
     out.update(_class_statistics(xt, classes))
@@ -50,6 +53,7 @@ def block_measures(xt: np.ndarray, classes: ClassIndex, top: Sequence[int]) -> d
         out.update(_top_precision(head.labels[:, :n], classes.n, n))
     out.update(recall_at_precision(head, top_class, classes.counts[top_class[:, 0]]))
     out.update(best.measures(classes))
+    out.update(detector.measures(classes))
     return out
 
 
@@ -249,12 +253,19 @@ class BestThresholds:
             np.empty(n_units, np.int64),
         )
 
-    def fill(self, u: int, ranked: Ranked, row: np.ndarray, plan: Plan) -> None:
+    def fill(
+        self,
+        u: int,
+        ranked: Ranked,
+        row: np.ndarray,
+        plan: Plan,
+        groups: _ClassGroups | None = None,
+    ) -> None:
         """The best threshold of unit `u`, among (a) each rank above the lowest value with
         its image's class (true positives: that class's members ranked at or above it) and
         (b) the lowest value with each class that has images there. Ties: the higher
-        threshold, then the lower class."""
-        groups = _ClassGroups.of(ranked, plan)
+        threshold, then the lower class. `groups`: the unit's `_ClassGroups`, if made."""
+        groups = _ClassGroups.of(ranked, plan) if groups is None else groups
         in_last_run = plan.classes.counts > groups.sizes
         last = np.where(in_last_run, plan.last_run_score, -np.inf)
         best = max(groups.score.max(initial=-np.inf), last.max())
@@ -287,6 +298,74 @@ class BestThresholds:
             "mi_false_alarm": fp / (tp + fp),
             "mi_fpr": fp / n_other[c],
         }
+
+
+#: Hits minus false alarms of a threshold with no more hits than misses: below any real one.
+NO_MARGIN = np.iinfo(np.int64).min
+
+
+@dataclass(frozen=True)
+class BestDetector:
+    """For each unit, the paper's reasonable reading of a detector (spec/beyond.md): among
+    the thresholds with more hits than misses (recall > .5), the one with the largest hits
+    minus false alarms (ties: the higher threshold), for the class where that is largest
+    (ties: the lower class). The unit is a detector when it is positive there."""
+
+    margin: np.ndarray  #: (units,) hits minus false alarms at that class and threshold
+    label: np.ndarray  #: (units,) the class
+    hits: np.ndarray  #: (units,) images of the class at or above the threshold
+    n_at_or_above: np.ndarray  #: (units,) all images at or above the threshold
+
+    @classmethod
+    def empty(cls, n_units: int) -> BestDetector:
+        return cls(*(np.empty(n_units, np.int64) for _ in range(4)))
+
+    def fill(self, u: int, ranked: Ranked, groups: _ClassGroups, plan: Plan) -> None:
+        """Unit `u`'s class and threshold, from the same candidates as `BestThresholds`:
+        each class's members in rank order (the last of a run holds the run's counts, the
+        earlier ones fewer hits for the same false alarms) and the lowest value, where every
+        image is above and recall is 1."""
+        counts = plan.classes.counts
+        n_above = ranked.n_at_or_above[groups.order]
+        margin = 2 * groups.hits.astype(np.int64) - n_above  # TP - FP = TP - (above - TP)
+        margin[2 * groups.hits <= np.repeat(counts, groups.sizes)] = NO_MARGIN
+        starts = np.cumsum(groups.sizes) - groups.sizes
+        ranked_best = np.full(counts.size, NO_MARGIN)
+        present = np.flatnonzero(groups.sizes)
+        if present.size:
+            ranked_best[present] = np.maximum.reduceat(margin, starts[present])
+        last = np.where(counts > groups.sizes, 2 * counts - plan.n_images, NO_MARGIN)
+        c = int(np.argmax(np.maximum(ranked_best, last)))  # ties: the lower class
+        self.label[u] = c
+        if ranked_best[c] >= last[c]:  # a rank above the lowest value: a higher threshold
+            group = margin[starts[c] : starts[c] + groups.sizes[c]]
+            at = starts[c] + int(np.argmax(group == ranked_best[c]))  # the first: highest
+            self.margin[u], self.hits[u], self.n_at_or_above[u] = (
+                margin[at],
+                groups.hits[at],
+                n_above[at],
+            )
+            return
+        self.margin[u], self.hits[u], self.n_at_or_above[u] = last[c], counts[c], plan.n_images
+
+    def measures(self, classes: ClassIndex) -> dict:
+        return detector_measures(self.margin, self.label, self.hits, self.n_at_or_above, classes)
+
+
+def detector_measures(
+    margin: np.ndarray,
+    label: np.ndarray,
+    hits: np.ndarray,
+    n_at_or_above: np.ndarray,
+    classes: ClassIndex,
+) -> dict:
+    """The `detector` columns from each unit's chosen class and threshold counts."""
+    return {
+        "detector": margin > 0,
+        "detector_class": label,
+        "detector_recall": hits / classes.counts[label],
+        "detector_false_alarm": (n_at_or_above - hits) / n_at_or_above,
+    }
 
 
 @dataclass(frozen=True)
@@ -323,23 +402,31 @@ def _class_statistics(xt: np.ndarray, classes: ClassIndex) -> dict:
     """CCMAS and its variants (class means) and localist selectivity (class extremes)."""
     grouped = xt if classes.by_class is None else xt[:, classes.by_class]
     sums = _class_sums(grouped, classes.starts)
-    means = sums / classes.counts
-    units = np.arange(xt.shape[0])
+    lows = np.minimum.reduceat(grouped, classes.starts, axis=1)
+    highs = np.maximum.reduceat(grouped, classes.starts, axis=1)
+    return class_statistics_from(sums, lows, highs, classes.counts, classes.labels.size)
+
+
+def class_statistics_from(
+    sums: np.ndarray, lows: np.ndarray, highs: np.ndarray, counts: np.ndarray, n_images: int
+) -> dict:
+    """The columns of `_class_statistics` from each row's class sums (float64), minima and
+    maxima, (rows, classes): what the measures need of the classes, however the rows were
+    grouped (here by class; `compendium.measures._rows` reads them off a ranking)."""
+    means = sums / counts
+    units = np.arange(sums.shape[0])
     first, second = _two_largest(means)
-    n_total = classes.labels.size
 
     def ccmas(a: np.ndarray) -> np.ndarray:
         mu_a = means[units, a]
-        mu_rest = (sums.sum(axis=1) - sums[units, a]) / (n_total - classes.counts[a])
+        mu_rest = (sums.sum(axis=1) - sums[units, a]) / (n_images - counts[a])
         return contrast(mu_a, mu_rest)
 
     mu_first = means[units, first]
-    mu_other_means = (means.sum(axis=1) - mu_first) / (classes.n - 1)
-    lows = np.minimum.reduceat(grouped, classes.starts, axis=1)
-    highs = np.maximum.reduceat(grouped, classes.starts, axis=1)
+    mu_other_means = (means.sum(axis=1) - mu_first) / (counts.size - 1)
     top_high, _ = _two_largest(highs)
     highest_elsewhere = np.where(
-        np.arange(classes.n) == top_high[:, None],
+        np.arange(counts.size) == top_high[:, None],
         np.sort(highs, axis=1)[:, -2:-1],  # the top class's rival is the runner-up
         highs[units, top_high][:, None],
     )

@@ -1,4 +1,22 @@
-"""TEMPORARY home of the kernel's split (to move into _numpy.py once it is free)."""
+"""The numpy kernel read with many label sets at once: what the permutation null
+(`compendium.measures.null`) needs, the kernel split in two.
+
+* **Rank** (`rank_unit`): one unit's images in descending order, ties by index, cut into
+  runs of equal values, with its first ranks; the kernel's own ranking (`_numpy.Ranked`), no
+  labels involved.
+* **Measure** (`rows_measures`): every column of `unit_measures` for that ranking and each
+  of R label sets (rows) at once, as (R,) arrays. The steps that need labels are those of
+  `_numpy.block_measures`, on 2-D arrays with a row per label set: the first ranks' labels
+  give top-N precision and the recall measures (`_numpy._top_precision`,
+  `_numpy.recall_at_precision`); one stable radix sort of the ranked labels per row groups
+  the classes, and the informedness and detector candidates come off it as in
+  `_numpy._ClassGroups`; the class sums, minima and maxima come off the same grouping (the
+  images outside the ranking all hold the unit's lowest value) and go to
+  `_numpy.class_statistics_from`.
+
+With the real labels as the only row this gives the table of `unit_measures` (the tests
+check it); with shuffled labels, the table `unit_measures` gives on them.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +26,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from compendium.measures._numpy import (
+    NO_MARGIN,
     BestThresholds,
     Plan,
     Ranked,
     Ranking,
     _top_precision,
-    _two_largest,
     _values,
-    contrast,
+    class_statistics_from,
+    detector_measures,
     recall_at_precision,
 )
 from compendium.measures._spec import TIE_TOLERANCE
@@ -72,6 +91,7 @@ def rows_measures(
     out.update(recall_at_precision(head, head_labels[:, :1], classes.counts[head_labels[:, 0]]))
     groups = _RowGroups.of(ranking, label_rows, plan)
     out.update(groups.best(ranking, plan).measures(classes))
+    out.update(groups.detector(ranking, plan))
     out.update(groups.class_statistics(ranking, plan))
     return out
 
@@ -86,6 +106,7 @@ class _RowGroups:
     starts: np.ndarray  #: (rows * n,) first flat position of each (row, class)
     sizes: np.ndarray  #: (rows, n) ranked images of each class
     hits: np.ndarray  #: (rows * C,) 1-based place in its class's group
+    n_above: np.ndarray  #: (rows * C,) images at or above each grouped position's rank
     score: np.ndarray  #: (rows, C) informedness at each grouped position
 
     @classmethod
@@ -95,20 +116,25 @@ class _RowGroups:
         ranked = np.take(label_rows, ranking.ranked.image, axis=1)
         ranks = np.argsort(ranked, axis=1, kind="stable")  # radix: one pass for uint8
         ranked.sort(axis=1, kind="stable")  # the labels at the grouped positions
-        key = np.add(ranked, (n * np.arange(n_rows, dtype=np.int32))[:, None], dtype=np.int32)
-        labels = ranked.ravel()
-        bounds = np.searchsorted(key.ravel(), np.arange(n_rows * n + 1, dtype=np.int32))
-        del key
+        group = np.add(ranked, (n * np.arange(n_rows, dtype=np.int32))[:, None], dtype=np.int32)
+        group = group.ravel()  # (row, class) of each position: ascending
+        bounds = np.searchsorted(group, np.arange(n_rows * n + 1, dtype=np.int32))
         starts, sizes = bounds[:-1], np.diff(bounds)
         hits = np.arange(1, n_rows * size + 1, dtype=np.int64)
         hits -= np.repeat(starts, sizes)
+        n_above = np.take(ranking.ranked.n_at_or_above, ranks).ravel()
         score = np.repeat(np.tile(plan.per_hit, n_rows), sizes)
         score *= hits
-        gone = np.repeat(np.tile(plan.per_image, n_rows), sizes)
-        gone *= np.take(ranking.ranked.n_at_or_above, ranks).ravel()
-        score -= gone
-        del gone
-        return cls(ranks, labels, starts, sizes.reshape(n_rows, n), hits, score.reshape(n_rows, size))
+        score -= n_above * np.repeat(np.tile(plan.per_image, n_rows), sizes)
+        return cls(
+            ranks,
+            ranked.ravel(),
+            starts,
+            sizes.reshape(n_rows, n),
+            hits,
+            n_above,
+            score.reshape(n_rows, size),
+        )
 
     def best(self, ranking: UnitRanking, plan: Plan) -> BestThresholds:
         """The best threshold of each row, as `BestThresholds.fill` finds it for one."""
@@ -138,8 +164,41 @@ class _RowGroups:
             np.where(ranked, self.labels[flat], fallback.label),
             np.where(ranked, ranking.values[rank], fallback.threshold).astype(ranking.row.dtype),
             np.where(ranked, self.hits[flat], fallback.hits),
-            np.where(ranked, ranking.ranked.n_at_or_above[rank], fallback.n_at_or_above),
+            np.where(ranked, self.n_above[flat], fallback.n_at_or_above),
         )
+
+    def detector(self, ranking: UnitRanking, plan: Plan) -> dict[str, np.ndarray]:
+        """The `detector` columns of each row, as `BestDetector.fill` finds them for one.
+
+        A class's members with more hits than misses are the last ``size - counts // 2`` of
+        its group; one integer per position orders them by hits minus false alarms, then
+        by fewer hits (an earlier rank: the higher threshold), so one ``maximum.reduceat``
+        over those parts of the groups finds each (row, class)'s best threshold."""
+        counts, n = plan.classes.counts, plan.classes.n
+        n_rows, size = self.ranks.shape
+        total, rows = n_rows * size, np.arange(n_rows)
+        scale = ranking.row.size + 1  # more than any number of hits
+        key = np.empty(total + 1, dtype=np.int64)
+        np.multiply(2 * self.hits - self.n_above, scale, out=key[:-1])  # (TP - FP) * scale
+        key[:-1] -= self.hits
+        key[-1] = 0
+        first = self.starts + np.tile(counts // 2, n_rows)  # the first with 2 * TP > n_class
+        end = self.starts + self.sizes.ravel()
+        eligible = first < end
+        bounds = np.empty(2 * first.size, dtype=np.intp)
+        bounds[0::2], bounds[1::2] = np.minimum(first, total), end
+        best_key = np.maximum.reduceat(key, bounds)[0::2]
+        hits = np.where(eligible, -best_key % scale, 1)
+        ranked_best = np.where(eligible, (best_key + hits) // scale, NO_MARGIN).reshape(n_rows, n)
+        position = np.where(eligible, self.starts + hits - 1, 0).reshape(n_rows, n)
+        last = np.where(counts > self.sizes, 2 * counts - ranking.row.size, NO_MARGIN)
+        c = np.argmax(np.maximum(ranked_best, last), axis=1)  # ties: the lower class
+        from_ranked = ranked_best[rows, c] >= last[rows, c]
+        at = position[rows, c]
+        tp = np.where(from_ranked, self.hits[at] if total else 0, counts[c])
+        above = np.where(from_ranked, self.n_above[at] if total else 0, ranking.row.size)
+        best = np.where(from_ranked, ranked_best[rows, c], last[rows, c])
+        return detector_measures(best, c, tp, above, plan.classes)
 
     def class_statistics(self, ranking: UnitRanking, plan: Plan) -> dict[str, np.ndarray]:
         """`_class_statistics` of each row, from the ranking: a class's images outside
@@ -158,7 +217,7 @@ class _RowGroups:
         last = np.maximum(self.starts + sizes - 1, 0)
         highs = np.where(self.sizes > 0, grouped[self.starts].reshape(n_rows, n), low)
         lows = np.where(outside > 0, low, grouped[last].reshape(n_rows, n))
-        return class_measures_from(sums, lows, highs, classes.counts, ranking.row.size)
+        return class_statistics_from(sums, lows, highs, classes.counts, ranking.row.size)
 
 
 def _at_last_run(last, low_class, ranking: UnitRanking, classes) -> BestThresholds:
@@ -170,40 +229,3 @@ def _at_last_run(last, low_class, ranking: UnitRanking, classes) -> BestThreshol
         classes.counts[low_class],
         np.full(n_rows, ranking.row.size),
     )
-
-
-def class_measures_from(
-    sums: np.ndarray, lows: np.ndarray, highs: np.ndarray, counts: np.ndarray, n_images: int
-) -> dict[str, np.ndarray]:
-    """CCMAS, its variants and localist selectivity from each row's class sums, minima and
-    maxima (rows, classes)."""
-    n = counts.size
-    means = sums / counts
-    rows = np.arange(sums.shape[0])
-    first, second = _two_largest(means)
-    total = sums.sum(axis=1)
-
-    def ccmas(a: np.ndarray) -> np.ndarray:
-        return contrast(means[rows, a], (total - sums[rows, a]) / (n_images - counts[a]))
-
-    mu_first = means[rows, first]
-    mu_other_means = (means.sum(axis=1) - mu_first) / (n - 1)
-    top_high, _ = _two_largest(highs)
-    highest_elsewhere = np.where(
-        np.arange(n) == top_high[:, None],
-        np.sort(highs, axis=1)[:, -2:-1],
-        highs[rows, top_high][:, None],
-    )
-    gaps = lows.astype(np.float64) - highest_elsewhere
-    localist_class = np.argmax(gaps, axis=1)
-    localist_gap = gaps[rows, localist_class]
-    return {
-        "localist": localist_gap > 0,
-        "localist_class": localist_class,
-        "localist_gap": localist_gap,
-        "ccmas": ccmas(first),
-        "ccmas_class": first,
-        "ccmas_2": ccmas(second),
-        "ccmas_2_class": second,
-        "ccmas_classmean": contrast(mu_first, mu_other_means),
-    }

@@ -47,8 +47,14 @@ def measure_columns(top: Sequence[int] = (60, 100)) -> list[str]:
         "mi_specificity",
         "mi_false_alarm",
         "mi_fpr",
+        *DETECTOR_COLUMNS,
     ]
 
+
+#: The paper's reasonable reading of an object detector (spec/beyond.md): some threshold
+#: with more hits than misses and more hits than false alarms; the class and threshold
+#: with the largest hits minus false alarms, and the recall and false alarms there.
+DETECTOR_COLUMNS = ["detector", "detector_class", "detector_recall", "detector_false_alarm"]
 
 COLUMNS = measure_columns()
 
@@ -61,6 +67,7 @@ CLASS_COLUMNS = [
     "ccmas_class",
     "ccmas_2_class",
     "mi_class",
+    "detector_class",
 ]
 
 

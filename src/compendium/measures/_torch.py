@@ -7,11 +7,17 @@ occurrence from a stable sort of the ranked labels, class statistics from scatte
 reductions. Counts are exact integers and informedness is computed in float64, so
 the table equals numpy's (integers equal, floats within rounding). Choose it with
 ``unit_measures(..., backend="torch", device="cuda")``.
+
+The work is split in two: `rank_block` sorts a block once (nothing in it depends on the
+labels) and `ranking_measures` reads every measure off that ranking for given labels, so
+that the permutation null (`compendium.measures.null`) sorts each block once for all its
+label shuffles.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -56,21 +62,50 @@ def block_measures(
     x: np.ndarray, classes: TorchClasses, top: Sequence[int], device: torch.device
 ) -> dict:
     """All measures for one block; `x` is (images, units) as read. Returns numpy arrays."""
+    return ranking_measures(rank_block(x, device), classes.labels, classes, top)
+
+
+@dataclass(frozen=True)
+class TorchRanking:
+    """A block of units ranked on the device, for any labels: each unit's images by
+    descending value (ties by index), the sorted values and the runs of equal values."""
+
+    xt: torch.Tensor  #: (units, images) the activations
+    order: torch.Tensor  #: (units, images) image at each rank
+    values: torch.Tensor  #: (units, images) value at each rank
+    ends_run: torch.Tensor  #: (units, images) True at the last rank of each run
+    n_at_or_above: torch.Tensor  #: (units, images) images with a value >= this rank's
+
+
+def rank_block(x: np.ndarray, device: torch.device) -> TorchRanking:
+    """Rank every unit of a block `x` (images, units) once: the part of the measures that
+    does not depend on the labels."""
     xt = torch.as_tensor(np.ascontiguousarray(x.T), device=device)
     order, values = _descending(xt)
-    labels = classes.labels[order]
-    ends_run = torch.ones_like(labels, dtype=torch.bool)
+    ends_run = torch.ones_like(order, dtype=torch.bool)
     ends_run[:, :-1] = values[:, :-1] != values[:, 1:]
-    count = torch.arange(1, xt.shape[1] + 1, device=device).expand_as(labels)
+    count = torch.arange(1, xt.shape[1] + 1, device=device).expand_as(order)
     count = torch.where(ends_run, count, xt.shape[1])
     n_at_or_above = torch.cummin(count.flip(1), dim=1).values.flip(1)
+    return TorchRanking(xt, order, values, ends_run, n_at_or_above)
 
+
+def ranking_measures(
+    ranking: TorchRanking, image_labels: torch.Tensor, classes: TorchClasses, top: Sequence[int]
+) -> dict:
+    """All measures of a ranked block for the labels `image_labels` (images,), a tensor on
+    the ranking's device: the real labels, or a shuffle of them with the same class sizes
+    (`classes` holds the sizes). Returns numpy arrays."""
+    values, ends_run, n_at_or_above = ranking.values, ranking.ends_run, ranking.n_at_or_above
+    labels = image_labels[ranking.order]
     out = {"top_class": labels[:, 0].clone()}  # not a view of the whole block
-    out.update(_class_statistics(xt, classes))
+    out.update(_class_statistics(ranking.xt, classes, image_labels))
     for n in top:
         out.update(_top_precision(labels[:, :n], classes.n, n))
     out.update(_recall_at_precision(values, labels, ends_run, n_at_or_above, classes))
-    out.update(_max_informedness(values, labels, n_at_or_above, classes))
+    hits = _occurrence(labels, classes)
+    out.update(_max_informedness(values, labels, hits, n_at_or_above, classes))
+    out.update(_detector(labels, hits, n_at_or_above, classes))
     return {name: v.cpu().numpy().copy() for name, v in out.items()}
 
 
@@ -88,9 +123,9 @@ def _descending(xt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return order, torch.gather(xt, 1, order)
 
 
-def _class_statistics(xt: torch.Tensor, classes: TorchClasses) -> dict:
+def _class_statistics(xt: torch.Tensor, classes: TorchClasses, labels: torch.Tensor) -> dict:
     n_units = xt.shape[0]
-    index = classes.labels.expand(n_units, -1)
+    index = labels.expand(n_units, -1)
     x64 = xt.to(torch.float64)
     sums = torch.zeros(n_units, classes.n, dtype=torch.float64, device=xt.device)
     sums.scatter_add_(1, index, x64)
@@ -177,11 +212,15 @@ def _recall_at_precision(values, labels, ends_run, n_at_or_above, classes: Torch
     return {"recall_p100": recall_p100, "recall_p95": recall_p95}
 
 
-def _max_informedness(values, labels, n_at_or_above, classes: TorchClasses) -> dict:
+def _occurrence(labels: torch.Tensor, classes: TorchClasses) -> torch.Tensor:
+    """At each rank, the members of the image's class ranked at or above it (1-based)."""
     grouped = torch.sort(labels, dim=1, stable=True).indices
-    hits = torch.empty_like(labels).scatter_(
+    return torch.empty_like(labels).scatter_(
         1, grouped, classes.occurrence_in_grouped.expand_as(grouped)
     )
+
+
+def _max_informedness(values, labels, hits, n_at_or_above, classes: TorchClasses) -> dict:
     n_class = classes.counts
     n_other = classes.n_images - n_class
     per_hit, per_image = (1 / n_class + 1 / n_other)[labels], (1 / n_other)[labels]
@@ -206,4 +245,29 @@ def _max_informedness(values, labels, n_at_or_above, classes: TorchClasses) -> d
         "mi_specificity": 1 - fp / n_other[c],
         "mi_false_alarm": fp / (tp + fp),
         "mi_fpr": fp / n_other[c],
+    }
+
+
+def _detector(labels, hits, n_at_or_above, classes: TorchClasses) -> dict:
+    """The paper's reasonable reading of a detector (spec/beyond.md): among thresholds with
+    more hits than misses, the largest hits minus false alarms (ties: the higher threshold)
+    for the class where it is largest (ties: the lower class). Every rank is a candidate
+    for its image's class; the last member of a class in a run holds the run's counts."""
+    counts = classes.counts.to(torch.int64)
+    margin = 2 * hits - n_at_or_above  # TP - FP = TP - (above - TP)
+    no_margin = torch.iinfo(torch.int64).min
+    margin = torch.where(2 * hits > counts[labels], margin, no_margin)
+    per_class = torch.full(
+        (labels.shape[0], classes.n), no_margin, dtype=torch.int64, device=labels.device
+    ).scatter_reduce(1, labels, margin, "amax")
+    c = _first_argmax(per_class)  # ties: the lower class
+    best = torch.gather(per_class, 1, c[:, None])
+    at = _first_true((labels == c[:, None]) & (margin == best))[:, None]  # the highest
+    tp = torch.gather(hits, 1, at)[:, 0]
+    above = torch.gather(n_at_or_above, 1, at)[:, 0]
+    return {
+        "detector": best[:, 0] > 0,
+        "detector_class": c,
+        "detector_recall": tp.to(torch.float64) / classes.counts[c],
+        "detector_false_alarm": (above - tp).to(torch.float64) / above,
     }

@@ -34,10 +34,10 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from compendium.measures import _numpy
-from compendium.measures import _rows  # TEMPORARY
+from compendium.measures import _numpy, _rows
 from compendium.measures._run import (
     BLOCK_MEMORY_BYTES,
+    KERNEL_BYTES_PER_UNIT_IMAGE,
     parallel_map,
     real_values,
     worker_count,
@@ -91,7 +91,9 @@ def shuffled_labels(labels: Any, n_permutations: int, seed: int = 0) -> np.ndarr
     """(n_permutations, n_images): row k is `labels` shuffled by
     ``numpy.random.default_rng([seed, k]).permutation``."""
     y = np.asarray(labels)
-    return np.stack([np.random.default_rng([seed, k]).permutation(y) for k in range(n_permutations)])
+    return np.stack(
+        [np.random.default_rng([seed, k]).permutation(y) for k in range(n_permutations)]
+    )
 
 
 def p_values(observed: np.ndarray, null: np.ndarray, direction: int = 1) -> np.ndarray:
@@ -113,7 +115,9 @@ def benjamini_hochberg(p: Any, q: float = 0.05) -> np.ndarray:
     rate `q` (NaN p-values are left out and never rejected)."""
     p = np.asarray(p, dtype=np.float64)
     if not 0 < q < 1:
-        raise NullInputError(f"q must be a false-discovery rate between 0 and 1, such as 0.05; got {q}")
+        raise NullInputError(
+            f"q must be a false-discovery rate between 0 and 1, such as 0.05; got {q}"
+        )
     finite = np.flatnonzero(~np.isnan(p))
     rejected = np.zeros(p.shape, dtype=bool)
     if finite.size == 0:
@@ -185,9 +189,7 @@ class PermutationNull:
         for m in self.measures:
             values = self.null[m].ravel()
             values = values[~np.isnan(values)]
-            rows[m] = (
-                np.percentile(values, [low, 50, high]) if values.size else [np.nan] * 3
-            )
+            rows[m] = np.percentile(values, [low, 50, high]) if values.size else [np.nan] * 3
         return pd.DataFrame.from_dict(rows, orient="index", columns=["low", "median", "high"])
 
     def beats_chance(self, q: float = 0.05) -> pd.Series:
@@ -262,7 +264,8 @@ def permutation_null(
     else:
         raise NullInputError(f"backend must be 'numpy' or 'torch', not {backend!r}")
     index = pd.RangeIndex(unit_offset, unit_offset + n_units, name="unit")
-    observed = pd.DataFrame({c: _column(values[c][:, 0]) for c in measure_columns(top)}, index=index)
+    observed = {c: _column(values[c][:, 0]) for c in measure_columns(top)}
+    observed = pd.DataFrame(observed, index=index)
     null = {m: values[m][:, 1:].astype(np.float64) for m in directions}
     return PermutationNull(observed, null, directions, k, seed)
 
@@ -359,7 +362,9 @@ class _NumpyPlan:
         bar = tqdm(total=n_units, desc="null", unit="unit", disable=not show)
         with bar, parallel_map(self.n_workers) as run:
             for start in range(0, n_units, self.width):
-                x = real_values(np.asarray(activations[:, start : min(start + self.width, n_units)]))
+                x = real_values(
+                    np.asarray(activations[:, start : min(start + self.width, n_units)])
+                )
                 _check_finite(x, start)
                 xt = _numpy.transposed(x)
                 del x
@@ -410,15 +415,19 @@ def _torch_null(activations, rows, classes, top, memory_bytes, device, progress)
     labels = torch.as_tensor(rows.astype(np.int64), device=chosen)
     n_images, n_units = int(activations.shape[0]), int(activations.shape[1])
     k = rows.shape[0] - 1
-    spare = memory_bytes - _fixed_bytes(n_images, n_units, k, len(null_measures(top)), rows.itemsize)
-    block = int(max(1, min(n_units, spare // (_torch.BYTES_PER_UNIT_IMAGE * n_images))))
+    spare = memory_bytes - _fixed_bytes(
+        n_images, n_units, k, len(null_measures(top)), rows.itemsize
+    )
+    block = int(max(1, min(n_units, spare // (KERNEL_BYTES_PER_UNIT_IMAGE["torch"] * n_images))))
     out: dict[str, np.ndarray] = {}
     show = progress if progress is not None else n_units > block
     for start in tqdm(range(0, n_units, block), desc="null", unit="block", disable=not show):
         x = real_values(np.asarray(activations[:, start : min(start + block, n_units)]))
         _check_finite(x, start)
         ranking = _torch.rank_block(x, chosen)
-        per_row = [_torch.ranking_measures(ranking, labels[r], on_device, top) for r in range(len(rows))]
+        per_row = [
+            _torch.ranking_measures(ranking, labels[r], on_device, top) for r in range(len(rows))
+        ]
         for column in per_row[0]:
             stacked = np.stack([p[column] for p in per_row], axis=1)
             if column not in out:

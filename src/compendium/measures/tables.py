@@ -2,9 +2,10 @@
 table (a row per layer and unit), cached on disk by its arguments.
 
 The cache key is the activation file's resolved path, size and modification time, the
-layers, unit range and summary asked for, and the package version; a changed file or a
-new release computes afresh. Cached tables are CSV files under ``data/cache/measures``
+layers, unit range and summary asked for, the package version and the measures' column
+names; a changed file, a new release or a new measure computes afresh. Cached tables are CSV files under ``data/cache/measures``
 (written atomically), so a notebook that is executed again reads its table back in a moment.
+`null_layers` does the same for the permutation null (p-values and each layer's chance band).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 import os
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +22,8 @@ import pandas as pd
 
 from compendium import __version__
 from compendium.activations.reader import open_activations
-from compendium.measures import MeasureInputError, present_class_measures
+from compendium.measures import COLUMNS, MeasureInputError, present_class_measures
+from compendium.measures.null import permutation_null
 from compendium.util.cache import cache_key
 from compendium.util.files import write_table
 
@@ -138,6 +141,7 @@ def _cache_file(path, layers, units, summary, cache_dir, options=None) -> Path:
         "summary": summary,
         "units": None if units is None else [units.start, units.stop],
         "version": __version__,
+        "columns": COLUMNS,  # a new or changed measure makes the old tables stale
         "options": {
             k: list(v) if isinstance(v, tuple) else v
             for k, v in sorted((options or {}).items())
@@ -261,3 +265,83 @@ def measure_selection(
         for layer, units in selection.items()
     ]
     return pd.concat(tables, ignore_index=True)
+
+
+# --- the permutation null of whole files ---------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class NullTables:
+    """The permutation null of some layers of a file (`null_layers`): ``table``, one row per
+    (layer, unit) with the measures table's columns and a ``<measure>_p`` column for each
+    measure of `compendium.measures.null_measures`; ``band``, per (layer, measure), the
+    pooled null's ``low`` and ``high`` percentiles, ``median`` and ``mean``."""
+
+    table: pd.DataFrame
+    band: pd.DataFrame
+
+
+def null_layers(
+    path: str | os.PathLike,
+    layers: Sequence[str] | None = None,
+    units: slice | None = None,
+    summary: str = "max",
+    n_permutations: int = 100,
+    seed: int = 0,
+    cache_dir: str | os.PathLike | None = None,
+    band: tuple[float, float] = (2.5, 97.5),
+    **options,
+) -> NullTables:
+    """`compendium.measures.permutation_null` for every unit of `layers` (default: all) of an
+    activation file, as one long table and the layers' chance bands, cached like
+    `measure_layers` (the key adds the permutations, the seed and the band). Classes without
+    images are left out of the shuffles, as `present_class_measures` leaves them out."""
+    settings = {"permutations": n_permutations, "seed": seed, "band": list(band)}
+    cached = None
+    if cache_dir:
+        cached = _cache_file(path, layers, units, summary, cache_dir, options)
+        cached = cached.with_name(f"{cached.stem}-null-{cache_key(settings)}.csv")
+    band_file = cached.with_name(cached.stem + "-band.csv") if cached else None
+    if cached is not None and cached.exists() and band_file.exists():
+        log.info("read cached permutation null %s", cached)
+        return NullTables(pd.read_csv(cached), pd.read_csv(band_file))
+    tables, bands = [], []
+    with open_activations(path) as source:
+        for layer in layers or source.layers:
+            table, layer_band = _null_layer(
+                source, layer, units, summary, n_permutations, seed, band, options
+            )
+            tables.append(table)
+            bands.append(layer_band)
+    result = NullTables(pd.concat(tables, ignore_index=True), pd.concat(bands, ignore_index=True))
+    if cached is not None:
+        write_table(result.table, cached, index=False)
+        write_table(result.band, band_file, index=False)
+        log.info("wrote cached permutation null %s", cached)
+    return result
+
+
+def _null_layer(source, layer, units, summary, n_permutations, seed, band, options):
+    acts = source.activations(layer, summary)
+    units = checked_units(units, int(acts.shape[1]), layer)
+    present, dense = np.unique(np.asarray(source.labels), return_inverse=True)
+    null = permutation_null(
+        UnitRange(acts, units),
+        dense.astype(np.intp),
+        n_permutations,
+        seed,
+        n_classes=len(present),
+        unit_offset=units.start,
+        **options,
+    )
+    table = null.table()
+    for column in table.columns:
+        if column.endswith("_class"):
+            table[column] = present[table[column].to_numpy()]
+    table = table.reset_index()
+    table.insert(0, "layer", layer)
+    pooled = null.band(*band)
+    pooled["mean"] = [float(np.nanmean(null.null[m])) for m in pooled.index]
+    pooled = pooled.rename_axis("measure").reset_index()
+    pooled.insert(0, "layer", layer)
+    return table, pooled

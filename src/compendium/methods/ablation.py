@@ -56,17 +56,21 @@ __all__ = [
     "AblationError",
     "Ablator",
     "LOWER_IS_SELECTIVE",
+    "MEASURE_CLASS",
     "RANKINGS",
     "ablated",
     "cached_single_units",
+    "cached_top_k",
     "class_accuracy",
     "damage_correlations",
     "detector_margin",
     "k_sweep",
     "own_class_damage",
     "ranked_units",
+    "sign_flip_p",
     "single_unit_ablation",
     "spearman_permutation",
+    "stored_input_path",
     "top_k_ablation",
     "with_detector_margin",
 ]
@@ -86,6 +90,19 @@ RANKINGS = (
     "max_informedness",
     "detector_margin",
 )
+#: The class each measure names (the class whose damage it is correlated with).
+MEASURE_CLASS = {
+    "precision_60": "precision_60_class",
+    "precision_100": "precision_100_class",
+    "ccmas": "ccmas_class",
+    "ccmas_classmean": "ccmas_class",
+    "localist_gap": "localist_class",
+    "recall_p100": "top_class",
+    "recall_p95": "top_class",
+    "max_informedness": "mi_class",
+    "mi_false_alarm": "mi_class",
+    "detector_margin": "detector_class",
+}
 #: Measures for which a lower value means a more selective unit.
 LOWER_IS_SELECTIVE = frozenset({"mi_false_alarm", "mi_fpr", "n_classes_top100", "n_classes_top60"})
 
@@ -261,7 +278,9 @@ def _stored_input(
         if len(array) == len(images):
             log.info("read stored layer input %s", stored_path)
             return torch.from_numpy(array)
-        log.warning("%s holds %d images, not %d: computed again", stored_path, len(array), len(images))
+        log.warning(
+            "%s holds %d images, not %d: computed again", stored_path, len(array), len(images)
+        )
     stored = _forward(below, images, batch)
     if stored_path is not None:
         with atomic_path(stored_path) as tmp:
@@ -436,31 +455,30 @@ def single_unit_ablation(
     return table
 
 
-def cached_single_units(
-    ablator: Ablator, model_key: str, images_key: str, *, progress: bool = True
+def _cached_table(
+    name: str, key: Mapping[str, object], compute: Callable[[], tuple[pd.DataFrame, dict]]
 ) -> tuple[pd.DataFrame, dict]:
-    """`single_unit_ablation` of the whole layer, read from the cache when the same network
-    (`model_key`, e.g. its weights' sha256) and images (`images_key`) were ablated before,
-    else computed and cached. Returns the table and its record: ``seconds`` (of the
-    computation, when it was made), ``method``, ``n_images``, ``base_accuracy`` and
-    ``cached`` (True when read back)."""
-    key = cache_key(
-        {
-            "model": model_key,
-            "images": images_key,
-            "layer": ablator.layer,
-            "n_images": len(ablator.images),
-            "code": ABLATION_CODE_VERSION,
-        }
+    """A table of the ablation cache: read back when `key` was computed before, else
+    ``compute()`` (the table and a record of how it was made), written atomically, record
+    last. The record comes back with ``cached`` True or False."""
+    path = (
+        cache_dir() / ABLATION / f"{name}-{cache_key({**key, 'code': ABLATION_CODE_VERSION})}.csv"
     )
-    table_path = cache_dir() / ABLATION / f"single-{ablator.layer}-{key}.csv"
-    record_path = table_path.with_suffix(".json")
-    if table_path.is_file() and record_path.is_file():
-        log.info("read cached ablation table %s", table_path)
-        return pd.read_csv(table_path), {**json.loads(record_path.read_text()), "cached": True}
+    record_path = path.with_suffix(".json")
+    if path.is_file() and record_path.is_file():
+        log.info("read cached ablation table %s", path)
+        return pd.read_csv(path), {**json.loads(record_path.read_text()), "cached": True}
+    table, record = compute()
+    write_table(table, path, index=False)
+    with atomic_path(record_path) as tmp:
+        tmp.write_text(json.dumps(record, indent=2) + "\n")
+    return table, {**record, "cached": False}
+
+
+def _timed(ablator: Ablator, compute: Callable[[], pd.DataFrame]) -> tuple[pd.DataFrame, dict]:
     start = time.perf_counter()
-    table = single_unit_ablation(ablator, progress=progress)
-    record = {
+    table = compute()
+    return table, {
         "seconds": round(time.perf_counter() - start, 2),
         "method": ablator.method,
         "n_images": len(ablator.images),
@@ -468,10 +486,65 @@ def cached_single_units(
         "base_accuracy": ablator.base_accuracy,
         "threads": torch.get_num_threads(),
     }
-    write_table(table, table_path, index=False)
-    with atomic_path(record_path) as tmp:
-        tmp.write_text(json.dumps(record, indent=2) + "\n")
-    return table, {**record, "cached": False}
+
+
+def cached_single_units(
+    ablator: Ablator, model_key: str, images_key: str, *, progress: bool = True
+) -> tuple[pd.DataFrame, dict]:
+    """`single_unit_ablation` of the whole layer, read from the cache when the same network
+    (`model_key`, e.g. its weights' sha256) and images (`images_key`) were ablated before,
+    else computed and cached. Returns the table and its record: ``seconds`` (of the
+    computation, when it was made), ``method``, ``n_images``, ``n_units``,
+    ``base_accuracy``, ``threads`` and ``cached`` (True when read back)."""
+    key = {
+        "model": model_key,
+        "images": images_key,
+        "layer": ablator.layer,
+        "n": len(ablator.images),
+    }
+    return _cached_table(
+        f"single-{ablator.layer}",
+        key,
+        lambda: _timed(ablator, lambda: single_unit_ablation(ablator, progress=progress)),
+    )
+
+
+def cached_top_k(
+    ablator: Ablator,
+    measures: pd.DataFrame,
+    rankings: Sequence[str],
+    ks: Sequence[int] | None,
+    model_key: str,
+    images_key: str,
+    *,
+    n_random: int = 5,
+    seed: int = 0,
+    progress: bool = True,
+) -> tuple[pd.DataFrame, dict]:
+    """`top_k_ablation`, cached like `cached_single_units` (the key holds each ranking's
+    order of units, so a changed measures table computes afresh)."""
+    layer = measures[measures["layer"] == ablator.layer] if "layer" in measures else measures
+    orders = {name: ranked_units(layer, name).tolist() for name in rankings}
+    key = {
+        "model": model_key,
+        "images": images_key,
+        "layer": ablator.layer,
+        "n": len(ablator.images),
+        "orders": orders,
+        "ks": k_sweep(ablator.n_units, ks, repr(ablator.layer)),
+        "n_random": n_random,
+        "seed": seed,
+    }
+    return _cached_table(
+        f"topk-{ablator.layer}",
+        key,
+        lambda: _timed(
+            ablator,
+            lambda: top_k_ablation(
+                ablator, layer, rankings, ks, n_random=n_random, seed=seed, progress=progress
+            ),
+        ),
+    )
 
 
 def stored_input_path(model_key: str, images_key: str, layer: str, n_images: int) -> Path:
@@ -492,6 +565,11 @@ def own_class_damage(
         raise AblationError(
             "the ablation and measures tables share no (layer, unit): measure the ablated units"
         )
+    if class_column not in merged.columns:
+        raise AblationError(
+            f"the measures table has no column {class_column!r}: measure the units first"
+        )
+    merged = merged[merged[class_column].notna()].reset_index(drop=True)
     classes = merged[class_column].to_numpy(dtype=int)
     values = merged[drops].to_numpy(dtype=float)
     own = values[np.arange(len(values)), classes]
@@ -534,30 +612,55 @@ def _centred_ranks(values: np.ndarray) -> np.ndarray:
 
 
 def damage_correlations(
-    damage: pd.DataFrame,
-    measures: Sequence[str],
-    damage_column: str = "own_drop",
+    ablation: pd.DataFrame,
+    measures: pd.DataFrame,
+    names: Sequence[str],
+    target: str = "own",
     *,
     n_permutations: int = 1000,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """Per layer and measure: Spearman's rho of the measure with `damage_column`, oriented
-    so that a positive rho means "more selective, more damage" (measures in
-    `LOWER_IS_SELECTIVE` are negated), with its permutation p and the number of units."""
+    """Per layer and measure: Spearman's rho of the measure with the damage its ablation
+    does, with its permutation p and the number of units. ``target="own"``: the accuracy
+    lost by the class the measure itself names (`MEASURE_CLASS`: precision's class for
+    precision, the best class mean's for CCMAS, ...); ``"overall"``: overall accuracy lost.
+    rho is oriented so that a positive value means "more selective, more damage" (measures
+    in `LOWER_IS_SELECTIVE` are negated). Measures the table lacks are left out."""
+    if target not in ("own", "overall"):
+        raise AblationError(f"target must be 'own' or 'overall', not {target!r}")
     rows = []
-    for layer, part in damage.groupby("layer", sort=False):
-        for k, measure in enumerate(measures):
-            if measure not in part.columns:
-                continue
-            sign = -1.0 if measure in LOWER_IS_SELECTIVE else 1.0
+    for k, name in enumerate(names):
+        if name not in measures.columns:
+            continue
+        if target == "own":
+            table = own_class_damage(ablation, measures, MEASURE_CLASS[name])
+            table = table.assign(damage=table["own_drop"])
+        else:
+            table = ablation.merge(measures, on=["layer", "unit"], validate="1:1")
+            table = table.assign(damage=table["drop"])
+        sign = -1.0 if name in LOWER_IS_SELECTIVE else 1.0
+        for layer, part in table.groupby("layer", sort=False):
             rho, p, n = spearman_permutation(
-                sign * part[measure].to_numpy(dtype=float),
-                part[damage_column].to_numpy(dtype=float),
+                sign * part[name].to_numpy(dtype=float),
+                part["damage"].to_numpy(dtype=float),
                 n_permutations,
                 seed + k,
             )
-            rows.append({"layer": layer, "measure": measure, "rho": rho, "p": p, "n": n})
+            rows.append({"layer": layer, "measure": name, "rho": rho, "p": p, "n": n})
     return pd.DataFrame(rows, columns=["layer", "measure", "rho", "p", "n"])
+
+
+def sign_flip_p(differences: Sequence[float], n_permutations: int = 1000, seed: int = 0) -> float:
+    """Two-sided p of a mean paired difference by random sign flips:
+    ``(1 + #{|mean of flipped| >= |mean|}) / (K + 1)``; NaN without differences."""
+    d = np.asarray(differences, dtype=float)
+    d = d[np.isfinite(d)]
+    if d.size == 0:
+        return float("nan")
+    rng = np.random.default_rng(seed)
+    signs = rng.choice(np.array([-1.0, 1.0]), size=(n_permutations, d.size))
+    null = np.abs(signs @ d) / d.size
+    return (1 + int(np.sum(null >= abs(d.mean()) - 1e-15))) / (n_permutations + 1)
 
 
 # --- top-k sweeps ---------------------------------------------------------------------------

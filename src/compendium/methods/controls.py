@@ -159,7 +159,9 @@ def _drop_if_stale(path: Path, weights_sha256: str) -> None:
     with open_activations(path) as store:
         found = store.attrs.get("weights_sha256")
     if found != weights_sha256:
-        log.warning("%s was made with weights %s, not %s; recording again", path, found, weights_sha256)
+        log.warning(
+            "%s was made with weights %s, not %s; recording again", path, found, weights_sha256
+        )
         path.unlink()
 
 

@@ -146,7 +146,9 @@ class SelectivityPenalty:
 
     def selectivity(self, labels: torch.Tensor) -> torch.Tensor:
         """SI of the batch the network last trained on."""
-        return mean_selectivity([self._outputs[layer] for layer in self.layers], labels, self.summary)
+        return mean_selectivity(
+            [self._outputs[layer] for layer in self.layers], labels, self.summary
+        )
 
     def adjust(self, loss: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         si = self.selectivity(labels)
