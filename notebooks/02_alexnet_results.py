@@ -213,18 +213,17 @@ if null is not None:
     beats = chance.counts_beats_chance(
         null,
         {top.precision: "precision beats chance", "ccmas": "CCMAS beats chance"},
+        q=results.FALSE_DISCOVERY_RATE,
         include_silent=include_silent,
     )
     counts_table = chance.with_beats_chance(counts_table, beats)
 display(counts_table.style.format("{:,.0f}", na_rep=""))
 display(csv_download(counts_table, "ch2-counts"))
 
-# %% [markdown]
-# "Beats chance" counts the units whose p-value under the label-permutation null survives
-# the Benjamini-Hochberg procedure at a false-discovery rate of .05 (spec `beyond.md`). And
-# over every counted unit of the network, with the unit each number belongs to:
-
 # %% tags=["remove-input"]
+if null is not None:
+    display(Markdown(words.describe_beats_chance(results.FALSE_DISCOVERY_RATE)))
+display(Markdown("And over every counted unit of the network, with the unit each number is of:"))
 extremes_table = beside.extremes_beside_paper(extremes, reported)
 display(extremes_table.style.format({"this run": "{:.3f}"}, na_rep=""))
 display(csv_download(extremes_table, "ch2-extremes"))
@@ -304,7 +303,7 @@ numbers = results.unit_figure_numbers(unit.activations, source.labels, unit.cls,
 # Its numbers beside those of the paper's unit. The paper's maximum informedness is the
 # unit's (over every class); the rows marked "for its class" take the best threshold for
 # the class the unit's precision counts, the threshold Fig. 4 draws. A ">" marks a number
-# the paper gives as a bound ("over 99%").
+# the paper gives as a bound (its "over" or "above").
 
 # %% tags=["remove-input"]
 fig4_table = beside.fig4_beside_paper(unit, numbers, source.class_names, top, reported)
@@ -506,12 +505,12 @@ display(exercises.block(words.exercises(table, unit, numbers, here, source.class
 #
 # **Other units, layers or parameters.** Each parameter at the top of the page can be
 # changed without touching the code. `compendium run` reruns this chapter alone with the
-# profile's other parameters and rebuilds the book around it; for instance the first 256
+# profile's other parameters and rebuilds the book around it; for instance the first 128
 # units of fc6 and fc7, with unit fc7.12 in Fig. 4 and the silent units kept:
 #
 # ```bash
 # .venv/bin/compendium run 02 --profile default \
-#     -p layers '[fc6, fc7]' -p units 0:256 \
+#     -p layers '[fc6, fc7]' -p units 0:128 \
 #     -p fig4_unit fc7.12 -p include_silent true
 # ```
 #

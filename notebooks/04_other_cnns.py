@@ -13,7 +13,7 @@
 
 # %% [markdown]
 # (ch-other-cnns)=
-# # Network Dissection's detectors under the paper's measures
+# # Network Dissection's detectors in {glue:text}`ch4_networks`
 #
 # Network Dissection {cite:p}`bau2017,zhou2019dissection` names a unit after the concept
 # whose segmentation masks its strongest activations overlap best, and calls it a detector
@@ -76,6 +76,7 @@ max_per_class = 100  # imagenet: the first images of each class (Appendix D's nu
 
 # %% tags=["remove-input", "remove-stderr"]
 from IPython.display import display
+from myst_nb import glue
 
 from compendium.build.profiles import expand  # ${NAME} in a profile: an environment variable
 from compendium.chapters import dissection_page, other_cnns, page, paper
@@ -122,6 +123,7 @@ page.setup(
     run=dissection_page.run_description(settings, nets),
     max_columns=30,
 )
+glue("ch4_networks", dissection_page.network_title(settings, nets), display=False)
 reported = paper.reported()
 run = other_cnns.run_networks(settings, expand(nets, profile))
 
@@ -244,12 +246,8 @@ for shown in dissection_page.nominated_outputs(run, include_silent):
 # the pooled rest. The paper printed only these. The next columns add the
 # signal-detection measures for the same class A: recall at precision 1, and the maximum
 # informedness with the hit rate and the false-alarm proportion FP / (TP + FP) at its
-# threshold. The last column names the paper's detector bars the unit clears for A:
-# *grandmother* (every image of A above every other image), *detector* (some threshold
-# with more hits than misses and more hits than false alarms) and *Zhou* (the precision of
-# its 60 most active images at least Zhou et al.'s bar). The CSV file under each table
-# has every column: standard errors, recall at precision .95, thresholds and
-# false-positive rates included.
+# threshold. The CSV file under each table has every column: standard errors, recall at
+# precision .95, thresholds and false-positive rates included.
 
 # %% tags=["remove-input"]
 for shown in dissection_page.detector_table_outputs(run, reported):

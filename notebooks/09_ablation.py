@@ -72,6 +72,7 @@ from IPython.display import Markdown, display
 from compendium.build import profiles, stages
 from compendium.chapters import ablation as chapter
 from compendium.chapters import page, paper
+from compendium.chapters.downloads import csv_download
 from compendium.util.cache import cache_dir
 
 page.setup(
@@ -123,7 +124,8 @@ model = behind.model if base is not None else None
 reported = paper.reported()
 cache = cache_dir() / "measures"
 display(stages.weights_banner(profile))
-display(Markdown(chapter.no_network_note(behind.description))) if model is None else None
+if model is None:
+    display(Markdown(chapter.no_network_note(behind.description)))
 
 # %% [markdown]
 # ## Part 1: silencing one unit at a time
@@ -146,8 +148,11 @@ measures = (
 )
 
 # %% tags=["remove-input"]
-display(Markdown(chapter.describe_timing(run))) if run is not None else None
-chapter.timing_table(run)
+if run is not None:
+    display(Markdown(chapter.describe_timing(run)))
+    display(chapter.timing_table(run).style.format(precision=3).hide(axis="index"))
+    display(csv_download(chapter.timing_table(run), "ch7-ablation-timing"))
+    display(csv_download(run.table, "ch7-single-unit-ablation", "Every unit's ablation as CSV:"))
 
 # %% [markdown]
 # A unit's *own class* is the class a measure names: below, the class of its maximum
@@ -161,12 +166,10 @@ summary = chapter.single_unit_summary(
 )
 
 # %% tags=["remove-input"]
-summary.style.format(precision=4).hide(axis="index") if summary is not None else None
-
-# %% tags=["remove-input"]
-display(
-    Markdown(chapter.describe_single_units(summary, plan.material_drop))
-) if summary is not None else None
+if summary is not None:
+    display(summary.style.format(precision=4).hide(axis="index"))
+    display(csv_download(summary, "ch7-single-units"))
+    display(Markdown(chapter.describe_single_units(summary, plan.material_drop)))
 
 # %% [markdown]
 # The damage against each measure, unit by unit (choose the measure in the menu; the
@@ -187,11 +190,14 @@ chapter.damage_chart(points, images.class_names)
 top_k = chapter.top_k_runs(run, measures, plan, behind.model_id, images.name)
 k_summary = chapter.top_k_summary(top_k[0] if top_k is not None else None)
 missing = chapter.describe_missing_rankings(plan, measures)
-display(Markdown(missing)) if missing else None
+if missing:
+    display(Markdown(missing))
 chapter.top_k_chart(k_summary)
 
 # %% tags=["remove-input"]
-display(Markdown(chapter.describe_top_k(k_summary))) if k_summary is not None else None
+if k_summary is not None:
+    display(csv_download(k_summary, "ch7-top-k"))
+    display(Markdown(chapter.describe_top_k(k_summary)))
 
 # %% [markdown]
 # ## Part 2: which measure predicts the damage?
@@ -206,12 +212,10 @@ display(Markdown(chapter.describe_top_k(k_summary))) if k_summary is not None el
 found = chapter.correlations(run, measures, plan)
 
 # %% tags=["remove-input"]
-chapter.correlation_table(found)
-
-# %% tags=["remove-input"]
-display(
-    Markdown(chapter.describe_correlations(found, plan.predictive_rho))
-) if found is not None else None
+if found is not None:
+    display(chapter.correlation_table(found))
+    display(csv_download(chapter.correlation_table(found), "ch7-correlations"))
+    display(Markdown(chapter.describe_correlations(found, plan.predictive_rho)))
 
 # %% [markdown]
 # ## Part 3: training for more or less selectivity
@@ -221,17 +225,14 @@ display(
 # (mu_max + mu_rest + eps)` on each mini-batch's class means (the measures' "CCMAS with
 # class means"). A negative alpha penalises selectivity, a positive one rewards it; alpha
 # = 0 is plain training, and this compendium checks that it gives the same weights bit for
-# bit. Each network is then recorded on the test images like the profile's own network
-# and measured with the same engine.
+# bit. Each network is then recorded like the profile's own network and measured with the
+# same engine, on all the test images: the networks differ in accuracy, so keeping only the
+# images each one classifies correctly would measure each on other images.
 
 # %% tags=["remove-input"]
-display(
-    Markdown(
-        chapter.describe_shortening(
-            base, plan, stages.profile_model(prof).report.get("seconds_per_epoch")
-        )
-    )
-) if base is not None else None
+if base is not None:
+    speed = stages.profile_model(prof).report.get("seconds_per_epoch")
+    display(Markdown(chapter.describe_shortening(base, plan, speed)))
 
 # %%
 models = chapter.regularisation_sweep(base, plan)
@@ -240,10 +241,10 @@ sweep = chapter.sweep_summary(models, sweep_measures)
 pooled = chapter.pooled_sweep(sweep)
 
 # %% tags=["remove-input"]
-display(
-    Markdown(chapter.describe_sweep_timing(chapter.sweep_timing(models)))
-) if models is not None else None
-chapter.sweep_timing(models)
+if models is not None:
+    display(Markdown(chapter.describe_sweep_timing(chapter.sweep_timing(models))))
+    display(chapter.sweep_timing(models).style.format(precision=3).hide(axis="index"))
+    display(csv_download(chapter.sweep_timing(models), "ch7-sweep-training"))
 
 # %%
 chapter.sweep_chart(pooled, sweep)
@@ -255,10 +256,10 @@ chapter.sweep_chart(pooled, sweep)
 # hits than misses and than false alarms, and Zhou et al.'s top-60 precision of .75):
 
 # %% tags=["remove-input"]
-sweep.style.format(precision=3).hide(axis="index") if sweep is not None else None
-
-# %% tags=["remove-input"]
-display(Markdown(chapter.describe_sweep(sweep))) if sweep is not None else None
+if sweep is not None:
+    display(sweep.style.format(precision=3).hide(axis="index"))
+    display(csv_download(sweep, "ch7-alpha-sweep"))
+    display(Markdown(chapter.describe_sweep(sweep)))
 
 # %% [markdown]
 # ## Beside the related studies
@@ -276,16 +277,17 @@ shown = chapter.this_run_findings(summary, found, sweep, plan.material_drop, pla
 related = chapter.related_findings(reported, shown)
 
 # %% tags=["remove-input"]
-related.style.hide(axis="index")
-
-# %% tags=["remove-input"]
+display(related.style.hide(axis="index"))
+display(csv_download(related, "ch7-related-findings"))
 display(Markdown(chapter.describe_related(related)))
 
 # %% [markdown]
 # For the Discussion chapter's table, "does ablating it hurt its class?", per layer:
 
 # %% tags=["remove-input"]
-chapter.hurts_own_class(summary)
+if summary is not None:
+    display(chapter.hurts_own_class(summary).style.hide(axis="index"))
+    display(csv_download(chapter.hurts_own_class(summary), "ch7-hurts-its-class"))
 
 # %% [markdown]
 # **Why this run can differ from the studies.** They silenced units of networks trained on

@@ -141,8 +141,14 @@ WIDTH = 1280
 #: Set this to a folder to keep the full-page screenshots of `test_every_page_fits_and_draws`.
 SCREENSHOTS_ENV = "COMPENDIUM_SCREENSHOTS"
 
+#: Options of `checkVisibility` under which hidden, transparent and folded content is unseen.
+_SHOWN = "const SHOWN = {visibilityProperty: true, opacityProperty: true};"
+
 #: Charts and tables wider than the content column: each as "kind #n: right edge > column".
-OVERFLOWING = """() => {
+OVERFLOWING = (
+    "() => {"
+    + _SHOWN
+    + """
   const article = document.querySelector('article.bd-article') || document.querySelector('main');
   const box = article.getBoundingClientRect();
   const style = getComputedStyle(article);
@@ -151,7 +157,7 @@ OVERFLOWING = """() => {
   const found = [];
   const check = (kind, nodes) => nodes.forEach((node, i) => {
     const r = node.getBoundingClientRect();
-    if (r.width === 0 || !node.checkVisibility()) return;
+    if (r.width === 0 || !node.checkVisibility(SHOWN)) return;
     if (r.right > right || r.left < left) {
       found.push(`${kind} #${i}: ${Math.round(r.left)}-${Math.round(r.right)} px, ` +
                  `column ${Math.round(left)}-${Math.round(right)} px`);
@@ -162,16 +168,26 @@ OVERFLOWING = """() => {
   check('table', [...article.querySelectorAll('table')]);
   return found;
 }"""
+)
 
 #: Code cells whose source a reader sees without opening a toggle.
-VISIBLE_CODE = """() => [...document.querySelectorAll('.cell_input, .cell .highlight-ipython3')]
-  .filter(node => node.checkVisibility()).length"""
+VISIBLE_CODE = (
+    "() => {"
+    + _SHOWN
+    + """ return [...document.querySelectorAll(
+  '.cell_input, .cell .highlight-ipython3')].filter(node => node.checkVisibility(SHOWN)).length; }"""
+)
 
 #: For each exercise solution: is its content visible (before any click)?
-SOLUTIONS_SHOWN = """() => [...document.querySelectorAll('.solution.dropdown')].map(node => {
+SOLUTIONS_SHOWN = (
+    "() => {"
+    + _SHOWN
+    + """ return [
+  ...document.querySelectorAll('.solution.dropdown')].map(node => {
   const parts = [...node.children].filter(c => !c.classList.contains('admonition-title'));
-  return parts.some(part => part.checkVisibility());
-})"""
+  return parts.some(part => part.checkVisibility(SHOWN));
+}); }"""
+)
 
 
 def _charts_done(page) -> None:
@@ -180,6 +196,15 @@ def _charts_done(page) -> None:
         ".every(d => d.querySelector('canvas, svg.marks, .error'))",
         timeout=120_000,
     )
+
+
+def _screenshot(page, path: Path) -> None:
+    """The whole page at the test's width. (A `full_page` screenshot shifts this theme's
+    layout sideways, so the viewport is made as tall as the page instead.)"""
+    height = page.evaluate("() => document.documentElement.scrollHeight")
+    page.set_viewport_size({"width": WIDTH, "height": min(height, 32_000)})
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(path))
 
 
 def _screenshot_folder(tmp_path: Path) -> Path:
@@ -197,13 +222,12 @@ def test_every_page_fits_and_draws(browser, book_url, tmp_path, name):
     page.set_viewport_size({"width": WIDTH, "height": 900})
     _charts_done(page)
     page.wait_for_timeout(500)  # the theme's and the toggles' scripts settle the layout
-    shot = _screenshot_folder(tmp_path) / f"{name.replace('/', '__')}.png"
-    page.screenshot(path=str(shot), full_page=True)
     drawn = page.evaluate(CHARTS_DRAWN)
     overflowing = page.evaluate(OVERFLOWING)
     code = page.evaluate(VISIBLE_CODE)
     solutions = page.evaluate(SOLUTIONS_SHOWN)
     text = page.locator("article").inner_text()
+    _screenshot(page, _screenshot_folder(tmp_path) / f"{name.replace('/', '__')}.png")
     page.close()
     assert outside == [], f"requests left the machine: {outside}"
     assert all(drawn), f"blank charts: {drawn}"

@@ -25,7 +25,7 @@ from compendium.chapters import alexnet as results
 from compendium.chapters import alexnet_figures as figures
 from compendium.chapters import alexnet_page as words
 from compendium.chapters import alexnet_paper as beside
-from compendium.chapters import detectors, exercises, page, paper, plots
+from compendium.chapters import detectors, downloads, exercises, page, paper, plots
 from compendium.inputs.synthetic import worked_example
 from compendium.measures import tables, unit_measures
 
@@ -251,14 +251,15 @@ def run_chapter(tmp_path: Path, **parameters) -> nbformat.NotebookNode:
     """Execute the chapter with papermill as a reader would, outside the pipeline."""
     given, ran = tmp_path / "02.ipynb", tmp_path / "02-out.ipynb"
     nbformat.write(jupytext.read(CHAPTER), given)
-    papermill.execute_notebook(
-        str(given),
-        str(ran),
-        parameters=parameters,
-        kernel_name=pipeline.ensure_kernel(),
-        cwd=str(profiles.ROOT),
-        progress_bar=False,
-    )
+    with downloads.writing_to(tmp_path / "02-data"):  # the page's CSV files, not in the repo
+        papermill.execute_notebook(
+            str(given),
+            str(ran),
+            parameters=parameters,
+            kernel_name=pipeline.ensure_kernel(),
+            cwd=str(profiles.ROOT),
+            progress_bar=False,
+        )
     return nbformat.read(ran, as_version=4)
 
 
@@ -311,6 +312,7 @@ def test_chapter_runs_standalone_on_a_given_store(tmp_path, monkeypatch):
     assert "fc7.3" in "\n".join(outputs(notebook, "text/html"))
     assert re.search(r"draws all 40 images of class \d and a random 40 of the other 160", markdown)
     assert list((tmp_path / "cache" / "measures").glob("acts-*.csv"))
+    assert (tmp_path / "02-data" / "ch2-measures.csv").is_file()
 
 
 def test_chapter_stops_early_on_a_layer_the_file_lacks(tmp_path):
@@ -1076,7 +1078,7 @@ def test_image_grids_show_each_picture_with_its_caption():
     grid = figures.image_grid(pictures, [4, 0], ["a", "b<"], [True, False], "Top")
     assert grid.count("<img") == 2 and "b&lt;" in grid and "<strong>Top</strong>" in grid
     assert plots.HIGHLIGHT_COLOUR in grid and plots.OTHER_COLOUR in grid
-    top = figures.top_images_grid(pictures, [1, 2], np.array([0, 1, 2, 1, 0]), list("xyz"), 1, "t")
+    top = figures.top_images_grid(pictures, [1, 3], np.array([0, 1, 2, 1, 0]), list("xyz"), 1, "t")
     assert top.count(f"solid {plots.HIGHLIGHT_COLOUR}") == 2 and ">y</figcaption>" in top
     examples = {"zero": np.array([0]), "mean": np.array([], dtype=int), "max": np.array([3, 4])}
     shown = figures.examples_grid(pictures, examples, np.array([0, 1, 2, 3.5, 4]), "z")

@@ -296,3 +296,13 @@ def test_the_working_memory_stays_within_the_budget():
     finally:
         tracemalloc.stop()
     assert peak <= budget
+
+
+def test_units_that_never_change_are_left_out_of_the_band():
+    x, labels = awkward_layer(9)  # unit 2 is dead: the same value for every image
+    null = permutation_null(x, labels, n_permutations=10)
+    assert null.constant.tolist() == [i == 2 for i in range(x.shape[1])]
+    without = permutation_null(np.delete(x, 2, axis=1), labels, n_permutations=10)
+    pd.testing.assert_frame_equal(null.band(), without.band())
+    torch_null = permutation_null(x, labels, n_permutations=10, backend="torch", device="cpu")
+    assert torch_null.constant.tolist() == null.constant.tolist()

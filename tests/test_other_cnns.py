@@ -345,6 +345,8 @@ def test_chapter_runs_in_imagenet_mode_on_generated_images(tmp_path, monkeypatch
         in text
     )
     assert "beside Table A5, unit by unit" in text
+    assert ":::{admonition} In short" in text and "torchvision's, whose unit numbers" in text
+    assert "compendium run 04 --profile default" in text  # the rerun recipe at the end
 
 
 def test_group_jitterplot_colours_each_member_class():
@@ -767,6 +769,12 @@ def test_run_description_and_dissection_settings_name_what_was_measured():
     described = pg.run_description(imagenet, entry)
     assert "the first 7 images of each class" in described["Data"]
     assert "`googlenet` with weights `DEFAULT`" in described["Networks"]
+    assert pg.network_title(settings, nets) == "two small CNNs on Fashion-MNIST"
+    assert pg.network_title(settings, nets[:1]) == "one small CNN on Fashion-MNIST"
+    assert pg.network_title(settings, nets * 6) == "12 small CNNs on Fashion-MNIST"
+    torchvision = [{"model": "vgg16"}, {"model": "googlenet"}, {"model": "googlenet"}]
+    assert pg.network_title(imagenet, torchvision) == "VGG-16 and GoogLeNet on ImageNet"
+    assert pg.network_title(imagenet, [{"model": "resnet18"}]) == "resnet18 on ImageNet"
     text = pg.describe_dissection_settings(settings)
     assert "**0.05** (the top 5% of map values), not the published 0.005" in text
     assert text.endswith("the IoU threshold of step 5 is 0.04.")
@@ -800,6 +808,8 @@ def test_networks_section_names_the_classes_tabulates_and_counts_the_silent(tmp_
 
 
 def test_quantile_check_counts_the_detectors_and_the_words_follow_them(tmp_path):
+    from dataclasses import replace
+
     from compendium.chapters import dissection_page as pg
     from compendium.chapters.other_cnns import Settings
 
@@ -826,7 +836,15 @@ def test_quantile_check_counts_the_detectors_and_the_words_follow_them(tmp_path)
     )
     ceiling = pg.describe_quantile_ceiling(check, settings)
     assert "cover about 0.5% of all pixels, while footwear's masks cover 30.0% of them" in ceiling
-    assert "an IoU of at most 0.040 against the threshold of 0.04" in ceiling
+    assert "footwear alone could not pass the IoU threshold of 0.04: its IoU is at most 0.040" in (
+        ceiling
+    )
+    higher = replace(check, ceiling=0.05)
+    assert "could reach an IoU of at most 0.050, barely above the threshold of 0.04" in (
+        pg.describe_quantile_ceiling(higher, settings)
+    )
+    high = pg.describe_quantile_ceiling(replace(check, ceiling=0.3), settings)
+    assert "could reach an IoU of 0.300, against the threshold of 0.04" in high
     fewer = pg.summarise_quantile_check(
         run.results[0], page_dissection(detectors=((3, 0.5),), bag=(0, 0.0)), ceilings, settings
     )
@@ -906,14 +924,19 @@ def test_each_network_is_one_table_in_one_number_format(tmp_path, page_data):
     assert table.loc[2, "bars cleared"] == "detector, Zhou"
     by_iou = page_run(tmp_path / "iou", nominate_rule="iou")
     assert "label" in pg.detector_table(by_iou.results[0], by_iou.settings)
-    heading, styled, link, errors = pg.detector_table_outputs(run, paper.reported())
+    bars, heading, styled, link, errors = pg.detector_table_outputs(run, paper.reported())
+    assert bars.data == pg.describe_bars_column(paper.reported())
+    assert "*Zhou* (at least .75 of its 60 most active images in A)" in bars.data
+    changed = paper.reported()
+    changed.loc[changed["measure"] == "detector_precision", "value"] = 0.8
+    assert "at least .80 of its 60" in pg.describe_bars_column(changed)
     assert heading.data == "**Net**, layer `conv5`" and styled.data.equals(table)
     assert (page_data / "net_nominated.csv").is_file()
     csv = pd.read_csv(page_data / "net_nominated.csv")
     assert {"sem_A", "recall_p95", "mi_fpr", "detector_recall"} <= set(csv.columns)
     assert "below 5 in Table A3 and below 2 in Tables A4-A5" in errors.data
     empty = page_run(tmp_path / "empty", nominated=())
-    assert markdown_texts(pg.detector_table_outputs(empty, paper.reported()))[:2] == [
+    assert markdown_texts(pg.detector_table_outputs(empty, paper.reported()))[1:3] == [
         "**Net**, layer `conv5`",
         "No unit of this layer is nominated as a footwear detector.",
     ]
@@ -1069,7 +1092,10 @@ def test_the_verdict_follows_the_detector_counts(tmp_path):
     text = verdict(strong)
     detectors = int(pg.bar_counts(strong).loc[("Net", "nominated"), "detector"])
     assert detectors >= 1
-    assert text.startswith(f"**{detectors} of the 2 units Network Dissection nominated")
+    subject = "All 2 units" if detectors == 2 else f"{detectors} of the 2 units"
+    assert text.startswith(f"**{subject} Network Dissection nominated are footwear detectors")
+    one = page_run(tmp_path / "one", nominated=((2, 0.2),), recording={"strong": 6.0})
+    assert verdict(one).startswith("**The one unit Network Dissection nominated is a footwear")
     assert "by the paper's reasonable test**" in text and "in 1 of the 1 networks" in text
     assert "1 of them is a grandmother unit" in text  # +6 lifts every footwear image above
     assert "The clearest is Net's unit 2: at its best threshold it finds 100%" in text
@@ -1222,3 +1248,28 @@ def test_exercises_have_computed_solutions(tmp_path):
     assert stronger.data != block
     imagenet = pg.chapter_exercises(page_run(tmp_path / "in", data="imagenet"), reported)
     assert "ex-other-cnns-coverage" not in imagenet.data
+
+
+def test_the_notebooks_prose_types_none_of_the_papers_chapter_4_numbers():
+    """Every number of the paper that the page states comes from paper_numbers.csv: none is
+    typed into a Markdown cell of the notebook (small whole numbers, such as the three bus
+    classes or Fig. 6, are left out of the check)."""
+    import jupytext
+
+    from compendium.chapters import paper
+
+    notebook = jupytext.read(profiles.NOTEBOOKS / "04_other_cnns.py")
+    prose = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+    typed = {t.rstrip(",.") for t in re.findall(r"(?<![\w.-])\.?\d[\d,]*(?:\.\d+)?%?", prose)}
+    reported = paper.reported()
+    chapter = reported[
+        reported["source"].str.match(r"Table A[345]|Fig\. 6|Appendix D|Sec\. 2 p\. 6")
+    ]
+    values = set(chapter["value"].astype(float)) | set(chapter["unit"].dropna().astype(float))
+    checked = [v for v in values if v != int(v) or v >= 10]
+    assert len(checked) > 100  # the tables' numbers, unit numbers and the base rate's
+    forms = {f"{v:g}" for v in checked} | {f"{v:g}%" for v in checked}
+    forms |= {f"{v:,.0f}" for v in checked if v >= 1000}
+    forms |= {paper.as_printed(v) for v in checked if v < 1} | {f"{100 * v:g}%" for v in checked}
+    assert not typed & forms, sorted(typed & forms)
+    assert {"0.3%", "300", ".58", "97.3%"} <= forms  # the check would catch the old prose

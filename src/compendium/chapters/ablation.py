@@ -279,7 +279,8 @@ def timing_table(run: AblationRun | None) -> pd.DataFrame | None:
     """How each layer's single-unit ablation was computed and how long it took then."""
     if run is None:
         return None
-    shown = run.records[["layer", "n_units", "n_images", "method", "seconds", "threads", "cached"]]
+    columns = ["layer", "n_units", "n_images", "method", "seconds", "threads", "load_average"]
+    shown = run.records.reindex(columns=[*columns, "cached"])
     return shown.assign(seconds_per_unit=shown["seconds"] / shown["n_units"]).rename(
         columns={"cached": "read from cache now"}
     )
@@ -294,6 +295,15 @@ def describe_timing(run: AblationRun | None, budget_s: float = 300.0) -> str | N
     units = int(records["n_units"].sum())
     methods = ", ".join(sorted(set(records["method"])))
     within = "within" if total <= budget_s else "over"
+    load = records["load_average"].max() if "load_average" in records else float("nan")
+    busy = (
+        f" The machine's load average was up to {load:.1f} on {int(records['threads'].max())} "
+        f"threads while they ran (a quiet machine: below the number of cores), so the time "
+        f"says more about the machine than about the method when it is high; "
+        f"`bench/ablation.py` compares the two paths on the same machine."
+        if np.isfinite(load)
+        else ""
+    )
     cached = (
         " The tables were read from the cache for this page; the seconds are those of the run "
         "that computed them."
@@ -303,7 +313,7 @@ def describe_timing(run: AblationRun | None, budget_s: float = 300.0) -> str | N
     return (
         f"Ablating each of the {units:,} units of {', '.join(records['layer'])} on its own, "
         f"on {int(records['n_images'].iloc[0]):,} images, took {total:,.1f} s ({methods}), "
-        f"{within} the chapter's budget of {budget_s / 60:.0f} minutes.{cached}"
+        f"{within} the chapter's budget of {budget_s / 60:.0f} minutes.{busy}{cached}"
     )
 
 
@@ -363,13 +373,14 @@ def describe_single_units(summary: pd.DataFrame | None, material_drop: float) ->
     parts = []
     for _, r in mi.iterrows():
         parts.append(
-            f"in {r['layer']}, one unit's ablation costs {_points(r['mean drop'])} of overall "
-            f"accuracy on average and {_points(r['largest drop'])} at most "
-            f"({r['largest-drop unit']}), while its own class loses {_points(r['mean own-class drop'])} "
-            f"on average against {_points(r['mean other-class drop'])} for each other class; the "
-            f"own class loses more for {r['share own > others']:.0%} of the units "
-            f"({_p_text(r['p'])}), and the largest loss of any class is "
-            f"{_points(r['largest class drop'])} ({r['its unit and class']})"
+            f"in {r['layer']}, silencing one unit lowers overall accuracy by "
+            f"{_points(r['mean drop'])} on average (a negative drop is a gain) and by "
+            f"{_points(r['largest drop'])} at most ({r['largest-drop unit']}); the unit's own "
+            f"class drops by {_points(r['mean own-class drop'])} on average against "
+            f"{_points(r['mean other-class drop'])} for each other class, its own class drops "
+            f"more for {r['share own > others']:.0%} of the units ({_p_text(r['p'])}), and the "
+            f"largest drop of any class is {_points(r['largest class drop'])} "
+            f"({r['its unit and class']})"
         )
     hurts = mi[mi["largest drop"] > material_drop]["layer"].tolist()
     overall = (
@@ -434,14 +445,14 @@ def damage_chart(points: pd.DataFrame | None, class_names: Sequence[str]) -> alt
         {
             "unit": points["layer"] + "." + points["unit"].astype(int).astype(str),
             "layer": points["layer"],
-            "drop": points["drop"],
+            "drop": points["drop"].round(5),
         }
     )
     for name in measures:
         label = LABELS[name]
         classes = points[f"class: {name}"]
-        data[f"v:{label}"] = points[name]
-        data[f"d:{label}"] = points[f"own drop: {name}"]
+        data[f"v:{label}"] = points[name].round(4)
+        data[f"d:{label}"] = points[f"own drop: {name}"].round(5)
         data[f"c:{label}"] = [None if pd.isna(c) else class_names[int(c)] for c in classes]
     choice = alt.param(
         name="measure_choice",
@@ -848,23 +859,36 @@ def describe_shortening(
     n = plan.sweep_n_train or full_n
     presented = plan.sweep_epochs * n
     profile_presented = base.epochs * (base.n_train or full_n)
+    epochs = f"{plan.sweep_epochs} epoch{'s' if plan.sweep_epochs != 1 else ''}"
     text = (
-        f"Each network of the sweep trains for {plan.sweep_epochs} epoch"
-        f"{'s' if plan.sweep_epochs != 1 else ''} on the first {n:,} training images, where the "
-        f"profile's network trains for {base.epochs} on {(base.n_train or full_n):,}: "
-        f"{presented:,} image presentations instead of {profile_presented:,}, with the same "
-        f"architecture, optimiser, batch size and seed."
+        f"Each network of the sweep trains for {epochs} on the first {n:,} training images, "
+        f"where the profile's network trains for {base.epochs} on "
+        f"{(base.n_train or full_n):,}, with the same architecture, optimiser, batch size and "
+        f"seed"
+    )
+    if presented >= profile_presented:
+        return text + ": the sweep's trainings are as long as the profile's."
+    text += (
+        f": {presented:,} image presentations instead of {profile_presented:,}. They are "
+        f"shortened so that the {len(plan.alphas)} trainings fit a few minutes"
     )
     if seconds_per_epoch:
         estimate = len(plan.alphas) * presented / full_n * seconds_per_epoch
         text += (
-            f" At the speed the profile's network trained ({seconds_per_epoch:.0f} s per epoch of "
-            f"{full_n:,} images), the {len(plan.alphas)} trainings take about "
-            f"{estimate / 60:.1f} minutes, which is why they are shortened; the "
-            f"networks are therefore less accurate than the profile's, and the sweep compares "
-            f"them with each other (alpha = 0 is the baseline), not with chapter 2's network."
+            f" (at the speed the profile's network trained, {seconds_per_epoch:.0f} s per epoch "
+            f"of {full_n:,} images, about {_duration(estimate)} for all of them, against "
+            f"{_duration(len(plan.alphas) * profile_presented / full_n * seconds_per_epoch)} at "
+            f"the profile's length)"
         )
-    return text
+    return text + (
+        "; the networks are therefore less accurate than the profile's, and the sweep "
+        "compares them with each other (alpha = 0 is the baseline), not with chapter 2's "
+        "network."
+    )
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} minutes"
 
 
 def regularisation_sweep(
@@ -922,6 +946,7 @@ def sweep_summary(
         row = {
             "alpha": alpha,
             "layer": layer,
+            "regularised": layer in models[alpha].config.layers,
             "test accuracy": models[alpha].report["test_accuracy"],
             "SI": float(part["ccmas_classmean"].fillna(0).mean()),
         }
@@ -938,9 +963,13 @@ def sweep_summary(
 
 
 def pooled_sweep(summary: pd.DataFrame | None) -> pd.DataFrame | None:
-    """Per alpha: test accuracy and SI pooled over the measured layers' units."""
+    """Per alpha: test accuracy and SI pooled over the units of the regularised layers (of
+    every layer when the summary does not say which are regularised), with their silent
+    units."""
     if summary is None:
         return None
+    if "regularised" in summary.columns and summary["regularised"].any():
+        summary = summary[summary["regularised"]]
     weighted = summary.assign(si_units=summary["SI"] * summary["units"])
     grouped = weighted.groupby("alpha", sort=True)
     out = grouped.agg(

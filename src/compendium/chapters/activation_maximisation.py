@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -42,6 +43,9 @@ if TYPE_CHECKING:
 OUTPUT_LAYER = "fc8"
 #: The source of the paper's numbers about its experiment in ``paper_numbers.csv``.
 EXPERIMENT_SOURCE = "Sec. 2 behavioural experiment"
+#: The AM methods as the page's tables and sentences name them.
+METHOD_COLUMNS = {"pixel": "pixel-space", "generator": "generator"}
+METHOD_NAMES = {"pixel": "the pixel-space method", "generator": "the generator method"}
 #: Share of an output unit's AM images its own network must file under the unit's class
 #: for the page to call the images convincing to that network.
 CONVINCED_SHARE = 0.9
@@ -49,6 +53,7 @@ CONVINCED_SHARE = 0.9
 
 class ChapterThreeError(CompendiumError):
     """A parameter of chapter 3 cannot be used as given (the message says what to change)."""
+
 
 # --------------------------------------------------------------------------------------
 # The paper's experiment, in its own numbers
@@ -81,9 +86,9 @@ class PaperExperiment:
         :data:`EXPERIMENT_SOURCE`, and the size of each layer (``layer_units``; the output
         layer has one unit per class, ``n_classes``)."""
         rows = every[every["source"] == EXPERIMENT_SOURCE]
-        whole = _values(rows[rows["layer"].isna()], "measure")
+        whole = reported_values(rows[rows["layer"].isna()], "measure")
         per_layer = rows.dropna(subset=["layer"])
-        sizes = _values(every[every["measure"] == "layer_units"], "layer").to_dict()
+        sizes = reported_values(every[every["measure"] == "layer_units"], "layer").to_dict()
         classes = every[(every["measure"] == "n_classes") & every["layer"].isna()]
         if not classes.empty:
             sizes.setdefault(OUTPUT_LAYER, classes["value"].iloc[0])
@@ -146,7 +151,7 @@ def paper_method_text(paper: PaperExperiment) -> str:
     side = paper.panel_side
     return (
         f"They made {paper.images_per_unit} such activation-maximisation (AM) images for "
-        f"units of AlexNet's {_join(list(paper.panels))} layers, showed each unit's images "
+        f"units of AlexNet's {join_words(list(paper.panels))} layers, showed each unit's images "
         f"as one {side} x {side} panel, and asked people whether the images in a panel had "
         "an object in common and, if so, which. Their Table 1 reports how often people said "
         "yes, how often they agreed with each other, and whether their answers matched the "
@@ -161,7 +166,7 @@ def paper_sample_text(paper: PaperExperiment) -> str:
         for layer, shown in paper.panels.items()
     ]
     return (
-        f"The paper made panels for {_join(shares)}. Making {paper.images_per_unit} AM images "
+        f"The paper made panels for {join_words(shares)}. Making {paper.images_per_unit} AM images "
         "costs many forward and backward passes per unit, so this page draws a small random "
         "sample from each layer of the profile's network (seeded; units that no image "
         "activates are left out of the draw, because they have no most active image and no "
@@ -178,15 +183,15 @@ def paper_design_text(paper: PaperExperiment) -> str:
         f"{'all ' if shown == paper.layer_units.get(layer) else ''}{shown:,} {layer} units"
         for layer, shown in paper.panels.items()
     ]
-    per_list = [f"{_either(*span)} {layer}" for layer, span in paper.list_panels.items()]
+    per_list = [f"{either(*span)} {layer}" for layer, span in paper.list_panels.items()]
     seen = [
         f"{n} lists by {k}" if i == 0 else f"{n} by {k}"
         for i, (k, n) in enumerate(paper.lists_by_people.items())
     ]
-    people = _either(*paper.people)
+    people = either(*paper.people)
     return (
-        f"In the paper, {paper.n_panels:,} panels ({_join(panels)}) were split into "
-        f"{paper.n_lists} counterbalanced lists; each list held {_join(per_list)} panels, "
+        f"In the paper, {paper.n_panels:,} panels ({join_words(panels)}) were split into "
+        f"{paper.n_lists} counterbalanced lists; each list held {join_words(per_list)} panels, "
         f"and each was seen by {people} people ({', '.join(seen)}). Every panel was therefore "
         f"judged by {people} people, and nobody saw more than {paper.longest_list} panels. "
         "`compendium.methods.behaviour.design_experiment` deals panels into lists layer by "
@@ -252,11 +257,6 @@ def am_config(images_per_unit: int, steps: int, seed: int, settings: Mapping[str
     )
 
 
-def settings_table(config: AMConfig) -> pd.DataFrame:
-    """Every AM setting and its value."""
-    return pd.Series(config.to_dict(), name="value").rename_axis("AM setting").to_frame()
-
-
 def choose_units(
     store: Any,
     layers: Sequence[str],
@@ -299,8 +299,8 @@ def make_images(
     image: ImageSpec,
     device: str,
 ) -> dict[str, AMResult]:
-    """AM images of the chosen units, per layer (cached by `am.am_images`); none without a
-    network."""
+    """Pixel-space AM images of the chosen units, per layer (cached by `am.am_images`);
+    none without a network."""
     if network is None:
         return {}
     from compendium.methods import am
@@ -313,29 +313,162 @@ def make_images(
     }
 
 
-def images_table(made: Mapping[str, AMResult]) -> pd.DataFrame:
-    """Per layer: units drawn, seconds per unit when the images were made, and whether all
-    came from the cache."""
-    return pd.DataFrame(
-        {
-            "units": {layer: len(r.units) for layer, r in made.items()},
-            "s per unit": {layer: r.seconds.mean() for layer, r in made.items()},
-            "from cache": {layer: r.from_cache.all() for layer, r in made.items()},
-        }
-    ).rename_axis("layer")
+@dataclass(frozen=True)
+class GeneratorRun:
+    """The generator method of this page: the trained generator, the settings of the code
+    search and the images per layer (all None / empty where the method cannot run)."""
+
+    generator: Any  # compendium.methods.generator.TrainedGenerator | None
+    config: Any  # compendium.methods.generator.LatentAMConfig | None
+    made: dict[str, AMResult]
+    reason: str = ""  # why the method did not run, in words ("" when it did)
+
+    @property
+    def ran(self) -> bool:
+        return bool(self.made)
 
 
-def timing_note(made: Mapping[str, AMResult], device: str, threads: int) -> str | None:
-    """How long one unit's images took to make (None when none were made)."""
-    if not made:
+def make_generator_images(
+    network: nn.Module | None,
+    model_id: str,
+    chosen: Mapping[str, Sequence[int]],
+    settings: Mapping[str, Any] | None,
+    images_per_unit: int,
+    seed: int,
+    *,
+    image: ImageSpec,
+    device: str,
+) -> GeneratorRun:
+    """Generator AM images of the chosen units (`compendium.methods.generator`): the
+    profile's ``generator`` settings (its ``train`` entry trains the generator, the others
+    set the code search), the page's images per unit and seed. The generator is trained
+    once per configuration and cached, as are the images. Nothing runs without a network or
+    for images the generator cannot draw (`GeneratorRun.reason` says which)."""
+    from compendium.methods import generator as gen
+
+    train, latent = gen.generator_settings(images_per_unit, seed, settings)
+    if network is None:
+        return GeneratorRun(None, latent, {}, "this profile has no network to draw for")
+    if not gen.supports(image):
+        side = f"{image.channels} x {image.size} x {image.size}"
+        return GeneratorRun(
+            None,
+            latent,
+            {},
+            f"the generator draws 1 x 28 x 28 images and this network takes {side}",
+        )
+    with contextlib.redirect_stderr(io.StringIO()):
+        trained = gen.trained_generator(train)
+    made = gen.generator_images(
+        network, model_id, chosen, trained, latent, image=image, device=device
+    )
+    return GeneratorRun(trained, latent, made)
+
+
+def generator_samples(run: GeneratorRun, n: int, seed: int = 0) -> HTML | None:
+    """A panel of `n` pictures the generator draws from random codes (seeded): what its
+    pictures look like before any unit pulls on them (None when it did not run)."""
+    if run.generator is None:
         return None
-    config = next(iter(made.values())).config
-    per_unit = float(np.mean(np.concatenate([r.seconds for r in made.values()])))
+    from compendium.methods import generator as gen
+
+    images = gen.sample_images(run.generator, n, seed=seed)
+    columns = int(np.ceil(np.sqrt(n)))
+    picture = behaviour.panel_grid(images, columns=columns, zoom=1)
+    caption = f"{n} pictures the generator draws from random codes (no unit involved)"
+    return HTML(behaviour.panels_html([(picture, caption)], width=260))
+
+
+def by_method(pixel: Mapping[str, AMResult], made: GeneratorRun) -> dict[str, dict[str, AMResult]]:
+    """The images of each method that ran, pixel space first: method -> layer -> images."""
+    methods = {"pixel": dict(pixel), "generator": dict(made.made)}
+    return {method: images for method, images in methods.items() if images}
+
+
+def settings_table(config: AMConfig, latent: Any = None) -> pd.DataFrame:
+    """Every setting of the pixel-space AM and, given `latent`, of the generator's code
+    search, side by side (a dash where a method has no such setting)."""
+    columns = {METHOD_COLUMNS["pixel"]: config.to_dict()}
+    if latent is not None:
+        columns[METHOD_COLUMNS["generator"]] = {
+            k: v for k, v in latent.to_dict().items() if k != "method"
+        }
+    names = list(dict.fromkeys(k for values in columns.values() for k in values))
+    table = pd.DataFrame(
+        {
+            title: [_setting(values[k]) if k in values else "–" for k in names]
+            for title, values in columns.items()
+        },
+        index=pd.Index(names, name="AM setting"),
+    )
+    return table
+
+
+def _setting(value: Any) -> str:
+    """A setting as the table shows it (lists in brackets, numbers as written)."""
+    return f"[{', '.join(map(str, value))}]" if isinstance(value, list | tuple) else str(value)
+
+
+#: Where a trained generator came from (`TrainedGenerator.origin`), in words.
+ORIGINS = {"computed": "trained now", "cached": "read from the cache", "shipped": "shipped"}
+
+
+def generator_table(run: GeneratorRun) -> pd.DataFrame | None:
+    """The generator behind the generator panels: its architecture and training settings,
+    where it came from (trained here now, or read from the cache) and how its training went
+    (None when it did not run)."""
+    if run.generator is None:
+        return None
+    trained = run.generator
+    losses = trained.record.get("loss_per_epoch") or []
+    values = {
+        **{k: "all" if v is None else _setting(v) for k, v in asdict(trained.config).items()},
+        "weights": ORIGINS.get(trained.origin, trained.origin),
+        "training images": trained.record.get("images", "–"),
+        "training seconds": trained.record.get("seconds", "–"),
+        "loss per image, last epoch": losses[-1] if losses else "–",
+    }
+    return pd.Series({k: str(v) for k, v in values.items()}, name="generator").to_frame()
+
+
+def images_table(methods: Mapping[str, Mapping[str, AMResult]]) -> pd.DataFrame:
+    """Per method and layer: units drawn, steps, seconds per unit when the images were made,
+    and whether all came from the cache."""
+    rows = [
+        {
+            "method": METHOD_COLUMNS[method],
+            "layer": layer,
+            "units": len(result.units),
+            "steps": result.config.steps,
+            "s per unit": float(result.seconds.mean()),
+            "from cache": bool(result.from_cache.all()) if result.from_cache is not None else False,
+        }
+        for method, made in methods.items()
+        for layer, result in made.items()
+    ]
+    return pd.DataFrame(rows).set_index(["method", "layer"])
+
+
+def timing_note(
+    methods: Mapping[str, Mapping[str, AMResult]], device: str, threads: int
+) -> str | None:
+    """How long one unit's images took to make with each method (None when none were
+    made)."""
+    parts = []
+    for method, made in methods.items():
+        if not made:
+            continue
+        config = next(iter(made.values())).config
+        per_unit = float(np.mean(np.concatenate([r.seconds for r in made.values()])))
+        parts.append(f"{per_unit:.1f} s with {METHOD_NAMES[method]} ({config.steps} steps)")
+    if not parts:
+        return None
+    images = next(iter(next(iter(methods.values())).values())).config.images_per_unit
     return (
-        f"On the machine that first built this page (device `{device}`, {threads} "
-        f"thread(s)), one unit's {config.images_per_unit} images took {per_unit:.1f} s "
-        f"on average ({config.steps} steps). The benchmark `bench/am.py` times the same "
-        "code for torchvision's AlexNet at 224 x 224 on a GPU."
+        f"On the machine that first built this page (device `{device}`, "
+        f"{plural(threads, 'thread')}), one unit's {images} images took "
+        f"{join_words(parts)} on average; later builds read them from the cache. The benchmark "
+        "`bench/am.py` times the pixel-space code for torchvision's AlexNet on a GPU."
     )
 
 
@@ -357,28 +490,65 @@ def image_ratios(
     return am.activation_ratios(network, list(made.values()), maxima, image=image, device=device)
 
 
+def method_ratios(
+    network: nn.Module | None,
+    methods: Mapping[str, Mapping[str, AMResult]],
+    classes: pd.DataFrame,
+    *,
+    image: ImageSpec,
+    device: str,
+) -> pd.DataFrame | None:
+    """`image_ratios` of every method's images, one table with a ``method`` column (None
+    when no method made images)."""
+    parts = [
+        image_ratios(network, made, classes, image=image, device=device).assign(
+            method=METHOD_COLUMNS[method]
+        )
+        for method, made in methods.items()
+        if made
+    ]
+    return pd.concat(parts, ignore_index=True) if parts else None
+
+
+#: The ratio check's column: the share of a unit's images above the data set's maximum,
+#: in whole percent (the sentence below the table quotes the same rounded number).
+ABOVE_MAX = "% of images above the data set's maximum"
+
+
 def ratio_summary(ratios: pd.DataFrame | None) -> pd.DataFrame | None:
-    """Per layer: units, the median and lowest ratio, and the mean share of images above
-    the data set's maximum (None without ratios)."""
+    """Per method (when the table has a ``method`` column) and layer: units, the median
+    and lowest ratio, and the mean share of images above the data set's maximum, in whole
+    percent (None without ratios)."""
     if ratios is None:
         return None
-    return ratios.groupby("layer", sort=False).agg(
+    by = ["method", "layer"] if "method" in ratios.columns else ["layer"]
+    summary = ratios.groupby(by, sort=False).agg(
         units=("unit", "size"),
         median_ratio=("ratio", "median"),
         min_ratio=("ratio", "min"),
-        share_of_images_above_max=("share above max", "mean"),
+        share=("share above max", "mean"),
     )
+    summary[ABOVE_MAX] = (100 * summary.pop("share")).round().astype(int)
+    return summary
+
+
+def ratio_table(check: pd.DataFrame) -> Any:
+    """`ratio_summary` as the page shows it: ratios to three significant figures."""
+    return check.style.format({"median_ratio": "{:.3g}", "min_ratio": "{:.3g}"})
 
 
 def describe_ratios(check: pd.DataFrame | None) -> str | None:
-    """This run's answer to 'do the images drive their units?', from `ratio_summary`."""
+    """This run's answer to 'do the images drive their units?', from `ratio_summary`, with
+    the same rounded numbers the table shows."""
     if check is None:
         return None
-    lines = [
-        f"{layer}: median ratio {row.median_ratio:.2f} (lowest {row.min_ratio:.2f}), "
-        f"{row.share_of_images_above_max:.0%} of the images above the data set's maximum"
-        for layer, row in check.iterrows()
-    ]
+    lines = []
+    for key, row in check.iterrows():
+        where = " ".join(key) if isinstance(key, tuple) else key
+        lines.append(
+            f"{where}: median ratio {row.median_ratio:.3g} (lowest {row.min_ratio:.3g}), "
+            f"{int(row[ABOVE_MAX])}% of the images above the data set's maximum"
+        )
     return "**This run:** " + "; ".join(lines) + "."
 
 
@@ -396,6 +566,60 @@ def own_class_check(
     from compendium.methods import am
 
     return am.own_class_share(network, made[OUTPUT_LAYER], class_names, image=image, device=device)
+
+
+#: The own-class check's column.
+OWN_SHARE = "share classified as the unit's class"
+
+
+def own_class_by_method(
+    network: nn.Module | None,
+    methods: Mapping[str, Mapping[str, AMResult]],
+    class_names: Sequence[str],
+    *,
+    image: ImageSpec,
+    device: str,
+) -> pd.DataFrame | None:
+    """The own-class check of each method's output-layer images, one column per method
+    (rows: the output units; None when no method made output-layer images)."""
+    columns = {}
+    for method, made in methods.items():
+        own = own_class_check(network, made, class_names, image=image, device=device)
+        if own is not None:
+            columns[METHOD_COLUMNS[method]] = own.set_index(["unit", "class"])[OWN_SHARE]
+    if not columns:
+        return None
+    return pd.DataFrame(columns)
+
+
+def describe_own_class(own: pd.DataFrame | None) -> str | None:
+    """How often the network files each method's output-unit images under the unit's own
+    class, and which method it convinces more (None without the check)."""
+    if own is None:
+        return None
+    means = own.mean()
+    parts = [f"{_share_text(share)} of the {title} images" for title, share in means.items()]
+    text = (
+        f"Over the {len(own)} output units drawn, the network that made the images filed "
+        f"{join_words(parts)} under the unit's own class."
+    )
+    if len(means) == 2:
+        pixel, made = means[METHOD_COLUMNS["pixel"]], means[METHOD_COLUMNS["generator"]]
+        if made > pixel:
+            text += " Images held to what the generator can draw convince it more often."
+        elif made < pixel:
+            text += (
+                " The pixel-space images, free of the generator's constraint, convince it "
+                "more often."
+            )
+        else:
+            text += " Both methods convince it equally often."
+    return text
+
+
+def _share_text(share: float) -> str:
+    """A share as a whole percentage, as the tables print it."""
+    return f"{100 * share:.0f}%"
 
 
 def panel_picture(result: AMResult, unit: int) -> np.ndarray:
@@ -417,15 +641,147 @@ def first_panels(made: Mapping[str, AMResult]) -> HTML | None:
 
 
 # --------------------------------------------------------------------------------------
+# The measures of the drawn units: are they detectors?
+# --------------------------------------------------------------------------------------
+
+#: The top-N sizes measured: chapter 2's, so that its cached tables serve this page too.
+TOP_N = (60, 100)
+#: The detector bars of `compendium.chapters.detectors`, as the page's tables name them.
+BAR_TITLES = {
+    "detector": "detector",
+    "zhou_detector": "Zhou detector",
+    "localist": "grandmother unit",
+}
+
+
+def layer_measures(
+    path: str | os.PathLike,
+    layers: Sequence[str],
+    cache_dir: str | os.PathLike | None,
+    memory_gb: float = 0.5,
+    *,
+    n_images: int | None = None,
+) -> pd.DataFrame:
+    """Every measure of every unit of `layers` (`compendium.measures.tables`), each layer
+    cached on its own as chapter 2 caches it; the output layer as recorded (the scores AM
+    drives, before any softmax). With `n_images`, top-N sizes beyond it are left out (a
+    file of few images)."""
+    from compendium.measures import tables
+
+    if isinstance(memory_gb, bool) or not isinstance(memory_gb, int | float) or memory_gb <= 0:
+        raise ChapterThreeError(
+            f"memory_gb must be a positive number of gigabytes, such as 0.5; got {memory_gb!r}"
+        )
+    selection = tables.unit_selection(path, layers)
+    top = tuple(n for n in TOP_N if n_images is None or n <= n_images) or (int(n_images),)
+    return tables.measure_selection(
+        path,
+        selection,
+        cache_dir=cache_dir,
+        top=top,
+        memory_bytes=int(memory_gb * 2**30),
+        progress=False,
+    )
+
+
+def silent_note(split: Any) -> str:
+    """The book's sentence on silent units (`detectors.SilentUnits.note`), and whether
+    they may be drawn ("" when there are none)."""
+    note = split.note()
+    if not note:
+        return ""
+    if split.included:
+        return note + " They may be drawn too."
+    return note + " Nor are they drawn: a unit no image activates has no panel to judge."
+
+
+def drawn_bars(measured: pd.DataFrame, chosen: Mapping[str, Sequence[int]]) -> pd.DataFrame:
+    """The drawn units' rows of `measured`, with the three detector bars
+    (`detectors.with_bars`) and the measures they are read from, in the order drawn."""
+    from compendium.chapters import detectors
+
+    marked = detectors.with_bars(measured).set_index(["layer", "unit"])
+    keys = [(layer, int(u)) for layer, units in chosen.items() for u in units]
+    columns = ["max_informedness", "mi_recall", "mi_false_alarm", f"precision_{TOP_N[0]}"]
+    rows = marked.loc[keys, columns + list(BAR_TITLES)].reset_index()
+    return rows.astype({column: bool for column in BAR_TITLES})
+
+
+def named_and_selective(units: pd.DataFrame, bars: pd.DataFrame) -> pd.DataFrame:
+    """One row per judged panel: how often its judges said yes, whether its unit was
+    consistently interpretable, and whether the unit clears each detector bar."""
+    judged = units[["layer", "unit", "share_yes", "consistent"]]
+    return judged.merge(bars, on=["layer", "unit"], how="left").astype({"consistent": bool})
+
+
+def selective_table(table: pd.DataFrame) -> pd.DataFrame:
+    """`named_and_selective` as the page shows it: the judges' verdict, max informedness
+    and the three bars (the CSV beside it keeps every column)."""
+    columns = ["layer", "unit", "share_yes", "consistent", "max_informedness", *BAR_TITLES]
+    titles = {
+        "share_yes": "yes",
+        "consistent": "interpretable",
+        "max_informedness": "max inf.",
+        "detector": "detector",
+        "zhou_detector": "Zhou",
+        "localist": "grandmother",
+    }
+    return table[columns].rename(columns=titles).set_index(["layer", "unit"])
+
+
+def describe_named_and_selective(table: pd.DataFrame, judges: str) -> str:
+    """Whether the units whose panels the judges named are the ones the counts call
+    detectors: each bar among the consistently interpretable units and among the others
+    ("" when nothing was judged)."""
+    if table.empty:
+        return ""
+    named, other = table[table["consistent"]], table[~table["consistent"]]
+
+    def cleared(rows: pd.DataFrame) -> str:
+        return (
+            f"{int(rows['detector'].sum())} clear the reasonable detector bar, "
+            f"{int(rows['zhou_detector'].sum())} Zhou's precision bar and "
+            f"{int(rows['localist'].sum())} the grandmother bar"
+        )
+
+    parts = []
+    if len(named):
+        parts.append(
+            f"Of the {plural(len(named), 'unit')} whose panels {judges} found consistently "
+            f"interpretable, {cleared(named)}"
+        )
+    if len(other):
+        parts.append(f"of the {len(other)} others, {cleared(other)}")
+    text = "; ".join(parts) + "."
+    text = text[0].upper() + text[1:]
+    if len(named) and len(other):
+        rate_named, rate_other = named["detector"].mean(), other["detector"].mean()
+        if rate_named > rate_other:
+            text += (
+                " Here the named units are more often detectors than the others: a judgement "
+                "of the pictures and the counts of hits and false alarms point the same way."
+            )
+        else:
+            text += (
+                " Here the named units are no more often detectors than the others: that "
+                "judges can name a unit's pictures says nothing about how selective it is."
+            )
+    return text
+
+
+# --------------------------------------------------------------------------------------
 # Judges and their answers
 # --------------------------------------------------------------------------------------
 
 
-def participants(responses: str | None, observers: Sequence[Mapping[str, Any]]) -> list[str] | int:
+def participants(
+    responses: str | os.PathLike | None, observers: Sequence[Mapping[str, Any]]
+) -> list[str] | int:
     """Who judges the panels: the participants of a response file, else the observers'
     names, else five stand-ins (a count, for `behaviour.design_experiment`)."""
     if responses:
-        return pd.read_csv(responses)["participant"].astype(str).unique().tolist()
+        table = pd.read_csv(responses, dtype={"participant": str}, keep_default_na=False)
+        return table["participant"].unique().tolist()
     return [o["name"] for o in observers] or 5
 
 
@@ -436,12 +792,6 @@ def observer_rule(confidence: float, agreement: float) -> str:
         f"{agreement:.0%} of them fall in one class, each with probability {confidence:.2f} or "
         f"more; its label is that class's name."
     )
-
-
-def responses_note(answers: pd.DataFrame, path: str) -> str:
-    """Which file of human responses was read, and how much it holds."""
-    people = answers["participant"].nunique()
-    return f"Read `{path}`: {len(answers)} responses from {people} participants."
 
 
 def quiet_observers(specs: Sequence[Mapping[str, Any]]) -> list[Observer]:
@@ -482,7 +832,7 @@ def observer_answers(
 
 
 def gather_answers(
-    responses: str | None,
+    responses: str | os.PathLike | None,
     observers: Sequence[Mapping[str, Any]],
     design: behaviour.Design,
     classes: pd.DataFrame,
@@ -493,14 +843,13 @@ def gather_answers(
     confidence: float,
     agreement: float,
     device: str,
-) -> tuple[pd.DataFrame | None, Markdown | pd.DataFrame | None]:
-    """The response table and what to show about where it came from: a file of human
-    responses (a note), else the model observers' answers (their table), else nothing
-    (no responses and no images)."""
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """The response table and, when model observers gave it, the table of observers: a
+    file of responses (checked against the drawn units; no observer table), else the
+    observers' answers to the panels `made`, else nothing (no responses and no images)."""
     if responses:
-        answers = behaviour.read_responses(responses, classes)
-        return answers, Markdown(responses_note(answers, responses))
-    if not made:
+        return behaviour.read_responses(responses, classes), None
+    if not made or not observers:
         return None, None
     from compendium.methods import observers as obs
 
@@ -522,43 +871,68 @@ def gather_answers(
 # Table 1 and what this run says
 # --------------------------------------------------------------------------------------
 
+#: Who can have answered: the name of the judges in a sentence, and of one judge.
+JUDGES = {
+    "people": ("people", "participant"),
+    "observers": ("model observers", "observer"),
+    "example": ("the scripted example answers", "scripted participant"),
+}
+
 
 @dataclass(frozen=True)
 class Judged:
     """What this run's judges made of the panels: its Table 1 (`behaviour.table1`, one row
-    per layer, in percent), one row per panel (`behaviour.unit_judgements`), who judged,
-    and the output layer's own-class check (`own_class_check`; None without images)."""
+    per layer, in percent), one row per panel (`behaviour.unit_judgements`), who judged
+    (`kind`, a key of :data:`JUDGES`) and the output layer's own-class check of the panels
+    they saw (`own_class_check`; None without images)."""
 
     table: pd.DataFrame
     units: pd.DataFrame
-    people: bool
+    kind: str
     own_class: pd.DataFrame | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in JUDGES:
+            raise ChapterThreeError(f"judges must be one of {sorted(JUDGES)}, not {self.kind!r}")
+
+    @property
+    def people(self) -> bool:
+        return self.kind == "people"
 
     @property
     def judges(self) -> str:
-        return "people" if self.people else "model observers"
+        return JUDGES[self.kind][0]
 
     @property
     def judge(self) -> str:
-        return "participant" if self.people else "observer"
+        return JUDGES[self.kind][1]
+
+    @property
+    def label(self) -> str:
+        """The name of this run's rows in Table 1."""
+        short = {"example": "scripted example"}.get(self.kind, self.judges)
+        return f"this run ({short})"
 
 
 def judge_panels(
     answers: pd.DataFrame | None,
     classes: pd.DataFrame,
     class_names: Sequence[str],
-    synonyms: str | None,
+    synonyms: str | os.PathLike | None,
     threshold: float,
     layers: Sequence[str],
     *,
-    people: bool,
+    kind: str,
     own_class: pd.DataFrame | None = None,
 ) -> Judged:
     """Table 1 and the per-panel verdicts from the answers (`behaviour.analyse`), labels
-    matched through `synonyms` (a CSV; None: the shipped table)."""
+    matched through `synonyms` (a CSV; None: the shipped table for Fashion-MNIST's
+    classes), one row per layer of `layers` that has answers."""
     matcher = behaviour.default_synonyms(class_names, synonyms)
+    if answers is not None:
+        layers = [layer for layer in layers if layer in set(answers["layer"])]
     units, table = behaviour.analyse(answers, classes, matcher, threshold, layers)
-    return Judged(table, units, people, own_class)
+    return Judged(table, units, kind, own_class)
 
 
 def table1_beside_paper(
@@ -604,14 +978,68 @@ def fig5_panels(units: pd.DataFrame, made: Mapping[str, AMResult], n: int) -> li
     return shown
 
 
+#: The source of the paper's Fig. 5 example units in ``paper_numbers.csv``.
+FIG5_SOURCE = "Fig. 5"
+
+
+def fig5_beside_paper(units: pd.DataFrame, reported: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The paper's Fig. 5 example units (the `reported` rows of :data:`FIG5_SOURCE`: panel,
+    layer, unit, share of yes and what the caption says of them) above this run's
+    counterparts (`behaviour.fig5_examples` of the judged `units`, up to `n` a half)."""
+    mine = reported[reported["source"] == FIG5_SOURCE]
+    if mine.empty:
+        raise PaperNumbersError(
+            f"paper_numbers.csv has no {FIG5_SOURCE!r} rows: add the example units of the "
+            "paper's Fig. 5 (case = panel letter, layer, unit, share_yes 1 or 0)"
+        )
+    rows = [
+        {
+            "source": "paper",
+            "panel": f"({r.case})",
+            "layer": r.layer,
+            "unit": int(r.unit),
+            "judged": _all_or_none(r.value),
+            "labels and classes": _caption_detail(str(r.note)),
+        }
+        for r in mine.itertuples()
+    ]
+    named, unnamed = behaviour.fig5_examples(units, n)
+    for shown in (named, unnamed):
+        for _, r in shown.iterrows():
+            said = f"label '{r['consensus']}'" if r["consensus"] else "no label"
+            rows.append(
+                {
+                    "source": "this run",
+                    "panel": "",
+                    "layer": r["layer"],
+                    "unit": int(r["unit"]),
+                    "judged": _all_or_none(r["share_yes"]),
+                    "labels and classes": f"{said}; most active image {r['top_class']}; "
+                    f"CCMAS class {r['ccmas_class']}",
+                }
+            )
+    return pd.DataFrame(rows).set_index(["source", "panel"])
+
+
+def _all_or_none(share: float) -> str:
+    return "every judge said yes" if share == 1 else "no judge said yes"
+
+
+def _caption_detail(note: str) -> str:
+    """What the paper's caption says of a unit, without the verdict the table states."""
+    _, _, detail = note.partition("; ")
+    return detail.split(" (unit numbers")[0] if detail else "–"
+
+
 def describe_judgements(judged: Judged, paper_table1: pd.DataFrame) -> str:
     """One paragraph on what this run's judges made of the panels, beside the paper's
-    people (`paper_table1`: the `reported` rows of "Table 1"): the output layer's yes
-    answers and consistent units, the hidden layers', whether consistent names match the
-    output unit's class, whether the layers are ordered as in the paper, and output units
-    whose images convince their own network but no judge ("" when nothing was judged)."""
+    people (`paper_table1`: the `reported` rows of "Table 1", quoted as the paper prints
+    them): the output layer's yes answers and consistent units, each hidden layer's,
+    whether consistent names match the output unit's class, whether the layers are ordered
+    as in the paper, and output units whose images convince their own network but no judge
+    ("" when nothing was judged). This run's percentages are those its Table 1 prints."""
     table = judged.table
-    paper = _values(paper_table1, ["layer", "measure"])
+    paper = reported_values(paper_table1, ["layer", "measure"])
     paper_hidden = [
         layer for layer in dict.fromkeys(paper_table1["layer"]) if layer != OUTPUT_LAYER
     ]
@@ -621,28 +1049,29 @@ def describe_judgements(judged: Judged, paper_table1: pd.DataFrame) -> str:
     if has_output:
         sentences.append(
             f"With {judged.judges} as judges, the output layer's panels drew yes in "
-            f"{_pct(table, OUTPUT_LAYER, 'yes')} of answers and "
-            f"{_pct(table, OUTPUT_LAYER, 'units_80')} of its units were consistently "
-            f"interpretable (the paper's people: {paper[(OUTPUT_LAYER, 'yes')]:.0f}% and "
-            f"{paper[(OUTPUT_LAYER, 'units_80')]:.0f}%)."
+            f"{run_percent(table, OUTPUT_LAYER, 'yes')} of answers and "
+            f"{run_percent(table, OUTPUT_LAYER, 'units_80')} of its units were consistently "
+            f"interpretable (the paper's people: {paper_percent(paper[(OUTPUT_LAYER, 'yes')])} and "
+            f"{paper_percent(paper[(OUTPUT_LAYER, 'units_80')])})."
         )
     if hidden:
         each = "; ".join(
-            f"{layer} {_pct(table, layer, 'yes')} yes, {_pct(table, layer, 'units_80')} of "
+            f"{layer} {run_percent(table, layer, 'yes')} yes, {run_percent(table, layer, 'units_80')} of "
             "units consistent"
             for layer in hidden
         )
-        yes = _about([paper[(layer, "yes")] for layer in paper_hidden])
-        consistent = _about([paper[(layer, "units_80")] for layer in paper_hidden])
-        sentences.append(
-            f"In the hidden layers: {each} (the paper: {yes} yes and {consistent} of units "
-            f"in {_join(paper_hidden)})."
+        theirs = "; ".join(
+            f"{layer} {paper_percent(paper[(layer, 'yes')])} and "
+            f"{paper_percent(paper[(layer, 'units_80')])}"
+            for layer in paper_hidden
         )
+        sentences.append(f"In the hidden layers: {each} (the paper's people: {theirs}).")
     if has_output and table.loc[OUTPUT_LAYER, "units_consistent"] > 0:
         sentences.append(
             "Where the output units' panels were named consistently, the name matched the "
-            f"unit's own class in {_pct(table, OUTPUT_LAYER, 'overlap_top_class')} of cases "
-            f"(the paper: {paper[(OUTPUT_LAYER, 'overlap_top_class')]:.0f}%)."
+            "class of the unit's most active image in "
+            f"{run_percent(table, OUTPUT_LAYER, 'overlap_top_class')} of cases "
+            f"(the paper: {paper_percent(paper[(OUTPUT_LAYER, 'overlap_top_class')])})."
         )
     if has_output and hidden:
         sentences.append(_ordering(table, hidden, paper, paper_hidden))
@@ -650,7 +1079,7 @@ def describe_judgements(judged: Judged, paper_table1: pd.DataFrame) -> str:
     if has_output and convinced:
         sentences.append(
             f"The network that made the images filed at least {CONVINCED_SHARE:.0%} of them "
-            f"under their unit's class for {len(convinced)} output unit(s) "
+            f"under their unit's class for {plural(len(convinced), 'output unit')} "
             f"({', '.join(convinced)}) that no {judged.judge} called an object at all: images "
             "that convince their own network need not look like anything to another viewer."
         )
@@ -660,20 +1089,21 @@ def describe_judgements(judged: Judged, paper_table1: pd.DataFrame) -> str:
 def _ordering(
     table: pd.DataFrame, hidden: list[str], paper: pd.Series, paper_hidden: list[str]
 ) -> str:
-    """Whether a hidden layer drew more yes answers than the output layer, here and in
+    """Whether some hidden layer drew more yes answers than the output layer, here and in
     the paper."""
     more = max(table.loc[layer, "yes"] for layer in hidden) > table.loc[OUTPUT_LAYER, "yes"]
     paper_more = max(paper[(layer, "yes")] for layer in paper_hidden) > paper[(OUTPUT_LAYER, "yes")]
     start = (
-        f"So here at least one hidden layer drew {'more' if more else 'fewer'} yes answers "
-        "than the output layer; "
+        "So here at least one hidden layer drew more yes answers than the output layer; "
+        if more
+        else "So here no hidden layer drew more yes answers than the output layer; "
     )
     if more == paper_more:
         return start + "the paper found the same ordering."
-    drew = "fewer" if paper_more else "far more"
-    return start + (
-        f"in the paper the output layer drew {drew}, so on this point the run and the paper differ."
+    theirs = (
+        "at least one of its hidden layers did" if paper_more else "none of its hidden layers did"
     )
+    return start + f"in the paper {theirs}, so on this point the run and the paper differ."
 
 
 def _convincing_only_to_their_network(judged: Judged) -> list[str]:
@@ -697,23 +1127,21 @@ def _convincing_only_to_their_network(judged: Judged) -> list[str]:
 # --------------------------------------------------------------------------------------
 
 
-def _values(rows: pd.DataFrame, key: str | list[str]) -> pd.Series:
+def reported_values(rows: pd.DataFrame, key: str | list[str]) -> pd.Series:
     """The ``value`` column of `reported` rows, indexed by `key`."""
     return rows.drop_duplicates(key).set_index(key)["value"]
 
 
-def _pct(table: pd.DataFrame, layer: str, column: str) -> str:
-    """A whole percentage from this run's Table 1, or a dash."""
+def run_percent(table: pd.DataFrame, layer: str, column: str) -> str:
+    """A percentage from this run's Table 1 as the table prints it (one decimal), or a
+    dash."""
     value = table.loc[layer, column] if layer in table.index else np.nan
-    return "–" if pd.isna(value) else f"{value:.0f}%"
+    return "–" if pd.isna(value) else f"{value:.1f}%"
 
 
-def _about(values: Sequence[float]) -> str:
-    """Percentages in words: 'about X%' when they lie within one point, else 'X to Y%'."""
-    low, high = min(values), max(values)
-    if high - low < 1:
-        return f"about {np.mean(values):.0f}%"
-    return f"{low:.0f} to {high:.0f}%"
+def paper_percent(value: float) -> str:
+    """A percentage of the paper's Table 1 as the paper prints it (one decimal)."""
+    return f"{value:.1f}%"
 
 
 def _share_of_layer(layer: str, shown: int, units: int) -> str:
@@ -726,12 +1154,17 @@ def _share_of_layer(layer: str, shown: int, units: int) -> str:
     return f"{shown:,} of the {units:,} {name} units"
 
 
-def _either(low: int, high: int) -> str:
+def either(low: int, high: int) -> str:
     """'15 or 16', or '4' when both are the same."""
     return f"{low}" if low == high else f"{low} or {high}"
 
 
-def _join(words: Sequence[str]) -> str:
+def join_words(words: Sequence[str]) -> str:
     """'a', 'a and b', 'a, b and c'."""
     words = list(words)
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def plural(n: int, word: str) -> str:
+    """'1 thread', '2 threads'."""
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"

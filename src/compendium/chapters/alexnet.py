@@ -51,6 +51,9 @@ TABLE_A2_MEASURES = ["precision_100", "ccmas", "recall_p95", "max_informedness",
 #: Two CCMAS values closer than this count as tied (they print alike to three decimals).
 CCMAS_TIE = 5e-4
 
+#: The false-discovery rate at which a unit beats chance (spec ``beyond.md``: q = .05).
+FALSE_DISCOVERY_RATE = 0.05
+
 
 class ChapterParameterError(CompendiumError):
     """A parameter of chapter 2 that cannot be used."""

@@ -27,7 +27,7 @@ PREVIEW_COLUMNS = ["ccmas", "recall_p100", "max_informedness", "mi_false_alarm"]
 
 #: Fig. 3's panels: two to a row, each this many pixels wide and high, so that the nine fit
 #: the book's text column and read from the back of a room.
-FIG3_COLUMNS, FIG3_WIDTH, FIG3_HEIGHT = 2, 250, 210
+FIG3_COLUMNS, FIG3_WIDTH, FIG3_HEIGHT = 2, 280, 220
 
 #: Side of one image in a grid, in pixels (Fashion-MNIST's 28 pixels, a little over doubled).
 THUMBNAIL = 64

@@ -341,6 +341,15 @@ def describe_paper_counts(reported: pd.DataFrame) -> str:
     )
 
 
+def describe_beats_chance(q: float) -> str:
+    """What the "beats chance" columns of the counts table count."""
+    return (
+        '"Beats chance" counts the units whose p-value under the label-permutation null '
+        f"survives the Benjamini-Hochberg procedure at a false-discovery rate of q = {q:g} "
+        "(spec `beyond.md`)."
+    )
+
+
 def describe_counts(
     counts: pd.DataFrame, extremes: pd.DataFrame, n_units: int, reported: pd.DataFrame
 ) -> str:

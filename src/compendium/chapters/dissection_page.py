@@ -13,8 +13,8 @@ The verdict on the nominated units comes from the paper's three detector bars
 (:mod:`compendium.chapters.detectors`), counted per network by `bar_counts`, for the
 super-category as class A: a grandmother unit (every image of A above every other image),
 a detector on the paper's reasonable reading (a threshold with more hits than misses and
-more hits than false alarms) and Zhou et al.'s precision bar (top-60 precision at least the
-paper's ``detector_precision``). Silent units (one activation for every image) follow the
+more hits than false alarms) and Zhou et al.'s precision bar (the precision of the top 60,
+`compendium.measures.groups.ZHOU_TOP`, at least the paper's ``detector_precision``). Silent units (one activation for every image) follow the
 book's policy (`compendium.chapters.detectors.leave_out_silent`): left out of the counts
 unless the page's ``include_silent`` is set, and always counted and named.
 """
@@ -46,6 +46,7 @@ from compendium.chapters.other_cnns import (
     summarise,
     zhou_criterion,
 )
+from compendium.measures.groups import ZHOU_TOP
 
 __all__ = [
     "BAR_HEADINGS",
@@ -63,6 +64,7 @@ __all__ = [
     "ceiling_columns",
     "chapter_exercises",
     "describe_bar_layers",
+    "describe_bars_column",
     "describe_base_rate",
     "describe_detectors",
     "describe_dissection_settings",
@@ -82,6 +84,7 @@ __all__ = [
     "fig6_title",
     "label_overview",
     "network_slug",
+    "network_title",
     "networks_outputs",
     "networks_table",
     "nominated_outputs",
@@ -162,6 +165,22 @@ def _epochs(n: int) -> str:
     return f"{n} epoch" if n == 1 else f"{n} epochs"
 
 
+_COUNT_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+_MODEL_NAMES = {"vgg16": "VGG-16", "googlenet": "GoogLeNet", "alexnet": "AlexNet"}
+
+
+def network_title(settings: Settings, nets: Sequence[Mapping[str, Any]]) -> str:
+    """What the page measured, for its title: "four small CNNs on Fashion-MNIST" for the
+    networks trained here, "VGG-16 and GoogLeNet on ImageNet" for torchvision's."""
+    if settings.fashion:
+        n = len(nets)
+        count = _COUNT_WORDS[n] if n < len(_COUNT_WORDS) else f"{n:,}"
+        return f"{count} small CNN{'' if n == 1 else 's'} on Fashion-MNIST"
+    models = list(dict.fromkeys(_MODEL_NAMES.get(n["model"], n["model"]) for n in nets))
+    names = ", ".join(models[:-1]) + f" and {models[-1]}" if len(models) > 1 else models[0]
+    return f"{names} on ImageNet"
+
+
 def describe_dissection_settings(settings: Settings) -> str:
     """The two constants of the dissection on this page, named where the method is
     explained: the quantile (and the published one, when this page uses another) and the
@@ -173,7 +192,7 @@ def describe_dissection_settings(settings: Settings) -> str:
         which = (
             f"**{quantile}** (the top {100 * quantile:g}% of map values), not the published "
             f"{settings.published_quantile}: the section on the published quantile below shows "
-            "why it cannot work on these images"
+            "what the published value does on these images"
         )
     return (
         f"On this page the quantile of step 2 is {which}; the IoU threshold of step 5 is "
@@ -325,18 +344,28 @@ def quantile_check(run: ChapterRun) -> QuantileCheck | None:
 
 
 def describe_quantile_ceiling(check: QuantileCheck, settings: Settings) -> str:
-    """Why the published quantile fails on these images, with this run's numbers: the
-    super-category's share of all pixels against the share a unit's masks cover."""
+    """What the published quantile allows on these images, with this run's numbers: the
+    super-category's share of all pixels against the share a unit's masks cover, and the
+    ceiling that puts on its IoU beside the threshold."""
     category = settings.super_category
     share = float(check.ceilings.loc[category, "share of all pixels"])
+    threshold = settings.iou_threshold
+    if check.ceiling <= threshold:
+        reach = f"could not pass the IoU threshold of {threshold}: its IoU is at most {check.ceiling:.3f}"
+    elif check.ceiling < 2 * threshold:
+        reach = (
+            f"could reach an IoU of at most {check.ceiling:.3f}, barely above the threshold of "
+            f"{threshold}"
+        )
+    else:
+        reach = f"could reach an IoU of {check.ceiling:.3f}, against the threshold of {threshold}"
     return (
         f"With the published quantile a unit's masks cover about "
         f"{100 * settings.published_quantile:g}% of all pixels, while {category}'s masks "
-        f"cover {100 * share:.1f}% of them: even a unit that fires on {category} alone could "
-        f"reach an IoU of at most {check.ceiling:.3f} against the threshold of "
-        f"{settings.iou_threshold}. A single class, covering less, can score higher and wins "
-        "the label. The table gives the ceilings for every concept; below it, the first "
-        "network dissected with the published quantile."
+        f"cover {100 * share:.1f}% of them: even a unit that fires on {category} alone "
+        f"{reach}. A single class, covering less, can score higher and win the label. The "
+        "table gives the ceilings for every concept; below it, the first network dissected "
+        "with the published quantile."
     )
 
 
@@ -495,10 +524,23 @@ def _table_names(names: Sequence[str]) -> str:
     return f"Table {names[0]}" if len(names) == 1 else f"Tables {names[0]}-{names[-1]}"
 
 
+def describe_bars_column(reported: pd.DataFrame) -> str:
+    """What the last column of this run's tables names: the paper's three bars, with Zhou et
+    al.'s precision from ``paper_numbers.csv``."""
+    criterion = paper.as_printed(zhou_criterion(reported))
+    return (
+        "The last column names the paper's detector bars the unit clears for A: "
+        "*grandmother* (every image of A above every other image), *detector* (some "
+        "threshold with more hits than misses and more hits than false alarms) and *Zhou* "
+        f"(at least {criterion} of its {ZHOU_TOP} most active images in A)."
+    )
+
+
 def detector_table_outputs(run: ChapterRun, reported: pd.DataFrame) -> list[Any]:
-    """The displays of the section on this run's Tables A3-A5: per network a heading, then
-    its table and CSV or a note that no unit was nominated; then the standard errors."""
-    shown: list[Any] = []
+    """The displays of the section on this run's Tables A3-A5: what the bars column names,
+    then per network a heading and its table and CSV (or a note that no unit was
+    nominated); then the standard errors."""
+    shown: list[Any] = [Markdown(describe_bars_column(reported))]
     for result in run.results:
         shown.append(Markdown(f"**{result.name}**, layer `{result.layer}`"))
         table = detector_table(result, run.settings)
@@ -666,7 +708,7 @@ BAR_HEADINGS = {
     "counted": "units counted",
     "grandmother": "grandmother units",
     "detector": "detectors (reasonable bar)",
-    "zhou": "Zhou's bar (top-60 precision)",
+    "zhou": f"Zhou's bar (top-{ZHOU_TOP} precision)",
 }
 
 
@@ -873,8 +915,8 @@ def describe_verdict(
         )
     criterion = paper.as_printed(theirs.criterion)
     zhou = (
-        f"{totals.zhou:,} reach Zhou et al.'s precision bar (at least {criterion} of the 60 "
-        "most active images)"
+        f"{totals.zhou:,} reach Zhou et al.'s precision bar (at least {criterion} of the "
+        f"{ZHOU_TOP} most active images)"
     )
     recall_p1 = float(units["recall_p100"].max())
     if totals.detector == 0:
@@ -895,8 +937,12 @@ def describe_verdict(
     best = _clearest(units)
     networks = len(totals.networks_with_detectors)
     are = "is a" if totals.detector == 1 else "are"
+    if totals.detector == n:
+        subject = "The one unit" if n == 1 else f"All {n:,} units"
+    else:
+        subject = f"{totals.detector:,} of the {_units(n)}"
     head = (
-        f"**{totals.detector:,} of the {_units(n)} Network Dissection nominated {are} "
+        f"**{subject} Network Dissection nominated {are} "
         f"{super_category} detector{'s' if totals.detector != 1 else ''} by the paper's "
         f"reasonable test** (a threshold at which the unit takes in most {super_category} "
         f"images and more {super_category} images than others), in {networks} of the "

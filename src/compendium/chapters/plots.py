@@ -718,38 +718,59 @@ def group_jitterplot(
 
 def am_ratio_chart(ratios: pd.DataFrame, title: str | None = None) -> alt.LayerChart:
     """Activation maximisation check: per layer, one point per unit at the mean activation
-    of its AM images divided by its largest activation over the data set (log scale); the
-    rule at 1 marks the data set's maximum. `ratios` has columns ``layer``, ``unit``,
-    ``ratio``, ``AM mean`` and ``dataset max``."""
-    needed = {"layer", "unit", "ratio", "AM mean", "dataset max"}
-    if not needed <= set(ratios.columns):
-        raise ValueError(f"ratios needs columns {sorted(needed)}; it has {sorted(ratios.columns)}")
-    table = ratios[list(needed)].copy()
+    of its AM images divided by its largest activation over the data set (log scale, fitted
+    to the data and the rule at 1, which marks the data set's maximum). `ratios` has columns
+    ``layer``, ``unit``, ``ratio``, ``AM mean`` and ``dataset max``, and optionally
+    ``method``: then each method has its own colour and shape, and the rows of a layer are
+    split by method."""
+    needed = ["AM mean", "dataset max", "layer", "ratio", "unit"]
+    if not set(needed) <= set(ratios.columns):
+        raise ValueError(f"ratios needs columns {needed}; it has {sorted(ratios.columns)}")
+    methods = "method" in ratios.columns
+    table = ratios[needed + (["method"] if methods else [])].dropna(subset=["ratio"])
     if not (table["ratio"] > 0).all():
         raise ValueError(
             "every ratio must be positive to draw on a log scale; leave out "
             "units whose AM images do not activate them"
         )
     order = list(dict.fromkeys(table["layer"]))
-    points = (
-        alt.Chart(_inline(table))
-        .mark_point(filled=True, size=70, color=HIGHLIGHT_COLOUR)
-        .encode(
-            x=alt.X(
-                "ratio:Q",
-                title="AM activation / largest activation over the data set",
-                scale=alt.Scale(type="log"),
+    kinds = list(dict.fromkeys(table["method"])) if methods else []
+    encoding = {
+        "x": alt.X(
+            "ratio:Q",
+            title="AM activation / largest activation over the data set",
+            scale=alt.Scale(
+                type="log",
+                domain=_log_domain(pd.concat([table["ratio"], pd.Series([1.0])])),
+                nice=False,
             ),
-            y=alt.Y("layer:N", sort=order, title=None),
-            tooltip=[
-                alt.Tooltip("layer:N"),
-                alt.Tooltip("unit:Q"),
-                alt.Tooltip("ratio:Q", format=".2f"),
-                alt.Tooltip("AM mean:Q", format=".3g"),
-                alt.Tooltip("dataset max:Q", format=".3g"),
-            ],
-        )
-    )
+        ),
+        "y": alt.Y("layer:N", sort=order, title=None),
+        "tooltip": [
+            alt.Tooltip("layer:N"),
+            alt.Tooltip("unit:Q"),
+            *([alt.Tooltip("method:N")] if methods else []),
+            alt.Tooltip("ratio:Q", format=".2f"),
+            alt.Tooltip("AM mean:Q", format=".3g"),
+            alt.Tooltip("dataset max:Q", format=".3g"),
+        ],
+    }
+    mark: dict[str, object] = {"filled": True, "size": 70}
+    if methods:
+        for channel, kind, values in (
+            ("color", alt.Color, GROUP_COLOURS),
+            ("shape", alt.Shape, GROUP_SHAPES),
+        ):
+            encoding[channel] = kind(
+                "method:N",
+                sort=kinds,
+                title="AM method",
+                scale=alt.Scale(domain=kinds, range=list(values[: len(kinds)])),
+            )
+        encoding["yOffset"] = alt.YOffset("method:N", sort=kinds)
+    else:
+        mark["color"] = HIGHLIGHT_COLOUR
+    points = alt.Chart(_inline(table)).mark_point(**mark).encode(**encoding)
     rule = (
         alt.Chart(_inline(pd.DataFrame({"ratio": [1.0]})))
         .mark_rule(color=REFERENCE_COLOUR, strokeDash=[4, 3])
@@ -759,9 +780,10 @@ def am_ratio_chart(ratios: pd.DataFrame, title: str | None = None) -> alt.LayerC
         (rule + points)
         .properties(
             width=WIDTH,
-            height=40 * len(order) + 20,
+            height=30 * len(order) * max(1, len(kinds)) + 20,
             title=title or "Do the AM images drive their units beyond the data set's maximum?",
         )
         .configure_axis(labelFontSize=FONT_SIZE, titleFontSize=FONT_SIZE)
         .configure_title(fontSize=FONT_SIZE + 2)
+        .configure_legend(labelFontSize=FONT_SIZE, titleFontSize=FONT_SIZE, orient="bottom")
     )

@@ -155,7 +155,7 @@ def measures_long(
 
 
 #: Width of each row of `distribution_chart`: with its row labels it fits the page.
-DISTRIBUTION_WIDTH = 430
+DISTRIBUTION_WIDTH = 400
 
 
 def distribution_chart(long: pd.DataFrame, seed: int = 0) -> alt.FacetChart:

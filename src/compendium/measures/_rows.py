@@ -178,9 +178,10 @@ class _RowGroups:
         n_rows, size = self.ranks.shape
         total, rows = n_rows * size, np.arange(n_rows)
         scale = ranking.row.size + 1  # more than any number of hits
+        # (TP - FP) * scale - TP, with TP - FP = TP - (above - TP)
         key = np.empty(total + 1, dtype=np.int64)
-        np.multiply(2 * self.hits - self.n_above, scale, out=key[:-1])  # (TP - FP) * scale
-        key[:-1] -= self.hits
+        np.multiply(self.hits, 2 * scale - 1, out=key[:-1])
+        key[:-1] -= self.n_above * np.int64(scale)
         key[-1] = 0
         first = self.starts + np.tile(counts // 2, n_rows)  # the first with 2 * TP > n_class
         end = self.starts + self.sizes.ravel()

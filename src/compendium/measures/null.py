@@ -25,6 +25,7 @@ p-value (class means summed in another order may differ in the last bit).
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -54,6 +55,7 @@ from compendium.measures._spec import (
 
 __all__ = [
     "NULL_BYTES_PER_ROW_IMAGE",
+    "NULL_CODE_VERSION",
     "NullInputError",
     "PermutationNull",
     "benjamini_hochberg",
@@ -70,8 +72,18 @@ log = logging.getLogger(__name__)
 #: rank); with headroom.
 NULL_BYTES_PER_ROW_IMAGE = 96
 
+#: (label set, ranked image) entries measured in one pass over a unit: about what a core's
+#: cache holds of the pass's arrays; more is slower on a busy machine, fewer costs calls.
+PASS_ENTRIES = 2**17
+
 #: Share of the memory budget that the shuffled labels and the null values may take.
 FIXED_SHARE = 0.5
+
+#: The drivers' name for "this unit gives every image the same value".
+CONSTANT = "_constant"
+
+#: Bump when a change here changes what a null gives (cached nulls carry it in their key).
+NULL_CODE_VERSION = 2
 
 
 class NullInputError(MeasureInputError):
@@ -139,6 +151,7 @@ class PermutationNull:
     directions: dict[str, int]  #: measure -> +1 (higher is more selective) or -1
     n_permutations: int
     seed: int
+    constant: np.ndarray  #: (units,) True for a unit that gives every image the same value
 
     @property
     def measures(self) -> list[str]:
@@ -183,11 +196,13 @@ class PermutationNull:
         return pd.concat(parts, ignore_index=True)
 
     def band(self, low: float = 2.5, high: float = 97.5) -> pd.DataFrame:
-        """Per measure, the pooled null (every unit, every permutation): its `low` and `high`
-        percentiles and its median."""
+        """Per measure, the pooled null (every permutation of every unit but the `constant`
+        ones, whose values no shuffle can change): its `low` and `high` percentiles and its
+        median."""
         rows = {}
+        varying = ~self.constant
         for m in self.measures:
-            values = self.null[m].ravel()
+            values = self.null[m][varying].ravel()
             values = values[~np.isnan(values)]
             rows[m] = np.percentile(values, [low, 50, high]) if values.size else [np.nan] * 3
         return pd.DataFrame.from_dict(rows, orient="index", columns=["low", "median", "high"])
@@ -201,18 +216,13 @@ class PermutationNull:
 def _percentiles(null: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
     if null.shape[0] == 0:
         return np.zeros(0), np.zeros(0)
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            low, high = np.nanpercentile(null, [2.5, 97.5], axis=axis)
+    with warnings.catch_warnings():  # a unit whose null is all NaN (a dead unit's CCMAS)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        low, high = np.nanpercentile(null, [2.5, 97.5], axis=axis)
     return low, high
 
 
 def _nanstat(function: Callable, null: np.ndarray) -> np.ndarray:
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return function(null, axis=1) if null.size else np.zeros(null.shape[0])
@@ -267,7 +277,7 @@ def permutation_null(
     observed = {c: _column(values[c][:, 0]) for c in measure_columns(top)}
     observed = pd.DataFrame(observed, index=index)
     null = {m: values[m][:, 1:].astype(np.float64) for m in directions}
-    return PermutationNull(observed, null, directions, k, seed)
+    return PermutationNull(observed, null, directions, k, seed, values[CONSTANT][:, 0])
 
 
 def _check_permutations(n_permutations: Any) -> int:
@@ -377,11 +387,15 @@ class _NumpyPlan:
 
     def _unit(self, row: np.ndarray) -> dict[str, np.ndarray]:
         ranking = _rows.rank_unit(row, self.plan)
+        ranked = max(1, ranking.ranked.image.size)
+        chunk = max(1, min(self.chunk, PASS_ENTRIES // ranked))  # label sets per pass
         parts = [
-            _rows.rows_measures(ranking, self.rows[first : first + self.chunk], self.plan, self.top)
-            for first in range(0, self.rows.shape[0], self.chunk)
+            _rows.rows_measures(ranking, self.rows[first : first + chunk], self.plan, self.top)
+            for first in range(0, self.rows.shape[0], chunk)
         ]
-        return {c: np.concatenate([p[c] for p in parts]) for c in parts[0]}
+        out = {c: np.concatenate([p[c] for p in parts]) for c in parts[0]}
+        out[CONSTANT] = np.full(self.rows.shape[0], ranking.ranked.image.size == 0)
+        return out
 
 
 def _read_bytes(activations: Any) -> int:
@@ -428,6 +442,9 @@ def _torch_null(activations, rows, classes, top, memory_bytes, device, progress)
         per_row = [
             _torch.ranking_measures(ranking, labels[r], on_device, top) for r in range(len(rows))
         ]
+        constant = (ranking.values[:, 0] == ranking.values[:, -1]).cpu().numpy()
+        for p in per_row:
+            p[CONSTANT] = constant
         for column in per_row[0]:
             stacked = np.stack([p[column] for p in per_row], axis=1)
             if column not in out:

@@ -23,7 +23,7 @@ import pandas as pd
 from compendium import __version__
 from compendium.activations.reader import open_activations
 from compendium.measures import COLUMNS, MeasureInputError, present_class_measures
-from compendium.measures.null import permutation_null
+from compendium.measures.null import NULL_CODE_VERSION, permutation_null
 from compendium.util.cache import cache_key
 from compendium.util.files import write_table
 
@@ -296,7 +296,12 @@ def null_layers(
     activation file, as one long table and the layers' chance bands, cached like
     `measure_layers` (the key adds the permutations, the seed and the band). Classes without
     images are left out of the shuffles, as `present_class_measures` leaves them out."""
-    settings = {"permutations": n_permutations, "seed": seed, "band": list(band)}
+    settings = {
+        "permutations": n_permutations,
+        "seed": seed,
+        "band": list(band),
+        "code": NULL_CODE_VERSION,
+    }
     cached = None
     if cache_dir:
         cached = _cache_file(path, layers, units, summary, cache_dir, options)

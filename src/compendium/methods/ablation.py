@@ -65,6 +65,7 @@ __all__ = [
     "damage_correlations",
     "detector_margin",
     "k_sweep",
+    "load_average",
     "own_class_damage",
     "ranked_units",
     "sign_flip_p",
@@ -485,7 +486,17 @@ def _timed(ablator: Ablator, compute: Callable[[], pd.DataFrame]) -> tuple[pd.Da
         "n_units": ablator.n_units,
         "base_accuracy": ablator.base_accuracy,
         "threads": torch.get_num_threads(),
+        "load_average": load_average(),
     }
+
+
+def load_average() -> float | None:
+    """The machine's load average over the last minute (``/proc/loadavg``), recorded beside
+    a timing because a busy machine slows everything; None where it cannot be read."""
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def cached_single_units(

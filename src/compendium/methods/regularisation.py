@@ -20,6 +20,7 @@ test images and measures its layers with the book's engine.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -32,8 +33,10 @@ import pandas as pd
 import torch
 from torch import nn
 
-from compendium.activations.recording import activation_path, record_small_alexnet
+from compendium.activations.recording import activation_path, record_activations
+from compendium.inputs.datasets import load_fashion_mnist
 from compendium.measures import tables
+from compendium.methods.ablation import load_average
 from compendium.networks.models import build_network, layer_paths
 from compendium.networks.training import TrainConfig, fit
 from compendium.util.cache import COMPUTED, SHIPPED, cache_key, cached_network
@@ -241,7 +244,8 @@ def fit_regularised(
         model, report = fit(config.train, device=device, threads=threads, loss_hook=penalty)
     finally:
         penalty.remove()
-    return model, {**report, "mean_si": round(penalty.mean_si, 6), "alpha": config.alpha}
+    fields = {"mean_si": round(penalty.mean_si, 6), "alpha": config.alpha}
+    return model, {**report, **fields, "load_average": load_average()}
 
 
 def regularised_model(
@@ -264,19 +268,40 @@ def sweep_measures(
     *,
     split: str = "test",
     n_images: int | None = None,
+    keep: str = "all",
     layers: Sequence[str] | None = None,
     cache_dir: str | Path | None = None,
     **options: Any,
 ) -> pd.DataFrame:
     """Every measure of every unit of `layers` (default: the regularised ones) of a
     regularised network, recorded like the profile's own network (post-ReLU, conv: spatial
-    maximum, the correctly classified images of `split`, its first `n_images` if given).
+    maximum) on the images of `split` (its first `n_images` if given): all of them by
+    default, since the networks of a sweep differ in accuracy (``keep="correct"``: only
+    those the network classifies correctly).
     The recording lies in the cache, named by the network; `options` go to
     :func:`compendium.measures.tables.measure_selection` (e.g. ``top``)."""
     layers = list(layers or trained.config.layers)
-    images = f"fashion-mnist:{split}" + (f"[:{n_images}]" if n_images else "")
-    path = activation_path(trained.name, images, "correct")
-    record_small_alexnet(trained, split=split, n_images=n_images, keep="correct", path=path)
+    data = load_fashion_mnist(split)
+    data = data.subset(n_images) if n_images else data
+    paths = layer_paths(trained.model)
+    path = activation_path(f"{trained.name}-{cache_key(layers)}", data.name, keep)
+    provenance = {
+        "model": trained.name,
+        "weights_sha256": trained.weights_sha256,
+        "dataset": data.name,
+        "preprocessing": data.preprocessing,
+        "regularised_config": json.dumps(trained.config.to_dict(), sort_keys=True),
+    }
+    record_activations(
+        trained.model,
+        data,
+        path,
+        layers={layer: paths[layer] for layer in layers},
+        class_names=data.class_names,
+        provenance=provenance,
+        keep=keep,
+        batch_size=500,
+    )
     selection = tables.unit_selection(path, layers)
     table = tables.measure_selection(path, selection, cache_dir=cache_dir, **options)
     return table.assign(alpha=trained.config.alpha)
@@ -303,6 +328,8 @@ def sweep_report(models: Mapping[float, RegularisedModel]) -> pd.DataFrame:
             "test_accuracy": m.report["test_accuracy"],
             "mean_si_training": m.report.get("mean_si"),
             "seconds": m.report.get("seconds_total"),
+            "threads": m.report.get("threads"),
+            "load_average": m.report.get("load_average"),
             "origin": m.origin,
         }
         for alpha, m in models.items()
