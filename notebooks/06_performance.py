@@ -63,8 +63,9 @@ display(
 #
 # Every measure of chapter {ref}`ch-measures` is read off one ranking of a unit's images.
 # The package sorts each unit once (for float32 activations it packs value and image number
-# into one 64-bit key, which sorts faster than an argsort and breaks ties by image number),
-# cuts the ranking into runs of equal values (the thresholds), and gets, for every image,
+# into one 64-bit key, which numpy sorts in place, with none of an argsort's indirection,
+# and which breaks ties by image number), cuts the ranking into runs of equal values (the
+# thresholds), and gets, for every image,
 # how many images of its own class rank at or above it from a second, cheap sort of the
 # ranked labels. Maximum informedness over all classes and thresholds then needs no loop
 # over classes. Units are processed in blocks, read from HDF5 in slabs aligned to the
@@ -100,7 +101,7 @@ display(Markdown(chapter.describe_block(block)))
 layer_table = chapter.layer_table(scale)
 display(
     layer_table.style.hide(axis="index").format(
-        {"/ one argsort per unit": "{:,.2f}", "peak memory (GiB)": "{:.2f}"}, na_rep=""
+        {"/ one argsort per unit": chapter.figure_text, "peak memory (GiB)": "{:.2f}"}, na_rep=""
     )
 )
 display(downloads.csv_download(layer_table, "whole_layers"))
@@ -177,10 +178,10 @@ display(exercises.block(chapter.exercises(scale, series_table, chunks_table, rep
 # `bench/results/` (or to the folder `$BENCH_RESULTS_DIR` names):
 #
 # ```bash
-# .venv/bin/python bench/measures.py              # a block in memory (a minute)
-# .venv/bin/python bench/scale.py all             # whole layers from a file (hours: the loop)
-# .venv/bin/python bench/chunks.py                # the file layouts (a few minutes)
-# bash bench/gpu.sh                               # on a machine with a CUDA GPU
+# .venv/bin/python bench/measures.py    # a block in memory (a minute)
+# .venv/bin/python bench/scale.py all   # whole layers (hours: the loop)
+# .venv/bin/python bench/chunks.py      # the file layouts (minutes)
+# bash bench/gpu.sh                     # on a machine with a CUDA GPU
 # ```
 
 # %% tags=["remove-input"]

@@ -209,7 +209,7 @@ if "untrained" in networks:
     boxes[chapter.UNTRAINED] = networks["untrained"].table
     bands.update(chapter.layer_bands(networks["untrained"], f" {chapter.UNTRAINED}"))
 stats, order = chapter.comparison_distributions(boxes, list(panels), plan.include_silent)
-plots.box_plots(stats, panels, layers=order, band=chapter.fig3_band(bands, list(panels)))
+plots.box_plots(stats, panels, layers=order, columns=2, band=chapter.fig3_band(bands, list(panels)))
 
 # %% [markdown]
 # Which measures tell the two networks apart? For each layer and measure, A is the
@@ -245,7 +245,8 @@ for name, null in networks.items():
 #
 # Fig. 3's medians and the detector counts of the seed networks, as mean ± SD over the
 # seeds (each network measured on its own correctly classified images, as the profile
-# measures its network).
+# measures its network), and how far apart two seeds' units lie: A between them, as
+# between the trained and the untrained network above (.5: no difference).
 
 # %%
 seed_tables = {
@@ -258,19 +259,23 @@ seed_stats = (
 seed_counts = chapter.seed_counts(seed_tables, precision, plan.include_silent) if runs else None
 
 # %% tags=["remove-input"]
-gaps = None
+agreement = None
 if runs:
     display(chapter.seed_table(seed_stats, panels))
     display(csv_download(seed_stats, "seed_statistics"))
     display(chapter.seed_count_table(seed_counts))
     display(csv_download(seed_counts, "seed_counts"))
-    gaps = chapter.seed_gaps(seed_stats, comparison) if comparison is not None else None
+    agreement = chapter.seed_agreement(seed_tables, list(panels), plan.include_silent)
+    if len(runs) > 1:
+        display(Markdown("A between the two seeds' networks that differ most, layer by layer:"))
+        display(chapter.agreement_table(agreement, panels, source.hidden).style.format("{:.2f}"))
+        display(csv_download(agreement, "seed_agreement"))
     display(
         Markdown(
             chapter.describe_seeds(
                 seed_stats,
                 seed_counts,
-                gaps,
+                agreement,
                 plan.seeds,
                 configs[0].epochs,
                 configs[0].n_train,
@@ -291,7 +296,7 @@ spread = len(runs) > 1  # one seed has no spread to judge
 findings = chapter.chapter_findings(
     summaries,
     comparison,
-    gaps if spread else None,
+    agreement if spread else None,
     seed_counts if spread else None,
     precision,
     source.n_classes,

@@ -118,14 +118,14 @@ plan = chapter.ChapterPlan.from_parameters(
     threads=threads,
 )
 prof = profiles.load_profile(profile)
-behind = stages.profile_network(profile)
 base = stages.profile_train_config(prof) if profiles.source(prof) == "fashion-mnist" else None
-model = behind.model if base is not None else None
+behind = stages.profile_network(profile) if base is not None else None
+model, model_id = (behind.model, behind.model_id) if behind is not None else (None, "")
 reported = paper.reported()
 cache = cache_dir() / "measures"
 display(stages.weights_banner(profile))
 if model is None:
-    display(Markdown(chapter.no_network_note(behind.description)))
+    display(Markdown(chapter.no_network_note(profiles.source(prof))))
 
 # %% [markdown]
 # ## Part 1: silencing one unit at a time
@@ -139,8 +139,7 @@ if model is None:
 # reads them back when nothing changed.
 
 # %%
-images = chapter.evaluation_images(plan.n_images)
-run = chapter.ablate_layers(model, behind.model_id, images, plan)
+run = chapter.ablate_layers(model, model_id, plan)
 measures = (
     chapter.layer_measures(stages.chapter_store(profile), plan.layers, cache, memory_gb)
     if run is not None
@@ -177,7 +176,7 @@ if summary is not None:
 
 # %%
 points = chapter.damage_points(run, measures)
-chapter.damage_chart(points, images.class_names)
+chapter.damage_chart(points, run)
 
 # %% [markdown]
 # ### Silencing the most selective units together
@@ -187,7 +186,7 @@ chapter.damage_chart(points, images.class_names)
 # units carried the network, silencing them would cost more than silencing random ones.
 
 # %%
-top_k = chapter.top_k_runs(run, measures, plan, behind.model_id, images.name)
+top_k = chapter.top_k_runs(run, measures, plan, model_id)
 k_summary = chapter.top_k_summary(top_k[0] if top_k is not None else None)
 missing = chapter.describe_missing_rankings(plan, measures)
 if missing:
@@ -295,8 +294,10 @@ if summary is not None:
 # ten classes share each layer, so every class has many units that could stand in for a
 # silenced one, and each class is a tenth of the test set. The regularised networks are
 # trained briefly (see above) and without batch normalisation, which the studies' ResNets
-# had; a penalty on selectivity can then be met by units that fall silent, which the sweep
-# table counts.
+# had. Without it a unit can fall silent, and a silent unit counts 0 in SI whichever way
+# alpha pushes, so the regulariser can move SI by silencing units rather than by changing
+# what the others respond to; the sweep's table counts the silent units, and its chart
+# shows SI both over every unit and over the units that respond.
 
 # %% [markdown]
 # (ch-ablation-rerun)=

@@ -378,3 +378,33 @@ def test_the_top_k_verdict_compares_with_random_units():
     text = chapter.describe_top_k(summary)
     assert "ranking by CCMAS costs more accuracy than random units" in text
     assert "ranking by precision (top 60) costs as much as random units" in text
+
+
+def test_the_sweep_says_when_si_moves_against_the_regulariser():
+    rewarded_but_silenced = sweep_rows([0.84, 0.85, 0.58], [0.2, 0.4, 0.1])
+    rewarded_but_silenced["silent"] = [0, 0, 6]
+    rewarded_but_silenced["ccmas_classmean"] = [0.2, 0.4, 0.5]
+    text = chapter.describe_sweep(rewarded_but_silenced)
+    assert "alpha = 1: SI 0.100 (6 of 10 units silent; 0.500 over the others), SI moved " in text
+    assert "alpha = -1: SI 0.200, accuracy 84.0% (no change)" in text
+    shown = chapter.this_run_findings(None, None, rewarded_but_silenced, 0.01, 0.3)
+    assert shown["accuracy_falls_when_selectivity_increased"][0] is True
+    assert shown["accuracy_falls_when_selectivity_reduced"][0] is False
+
+
+def test_a_finding_that_holds_in_some_layers_only_is_called_partly():
+    reported = paper.reported()
+    found = {
+        target: pd.DataFrame(
+            [
+                {"layer": "fc6", "measure": "ccmas_classmean", "rho": 0.1, "p": 0.2, "n": 9},
+                {"layer": "fc7", "measure": "ccmas_classmean", "rho": 0.4, "p": 0.001, "n": 9},
+            ]
+        )
+        for target in ("own", "overall")
+    }
+    shown = chapter.this_run_findings(None, found, None, 0.01, 0.3)
+    assert shown["selectivity_predicts_overall_damage"][0] == chapter.PARTLY
+    table = chapter.related_findings(reported, shown)
+    assert set(table.loc[table["this run"].str.startswith("in some layers"), "same"]) == {"partly"}
+    assert "it agrees in some layers only on" in chapter.describe_related(table)

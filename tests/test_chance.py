@@ -10,7 +10,7 @@ import pytest
 
 from compendium.activations.reader import open_activations
 from compendium.activations.writer import ActivationWriter, LayerSpec
-from compendium.chapters import chance
+from compendium.chapters import chance, plots
 from compendium.chapters.plots import box_plots
 from compendium.inputs import datasets
 from compendium.measures import permutation_null
@@ -123,11 +123,14 @@ def test_seed_statistics_and_counts_are_mean_and_sd_over_seeds(networks):
     assert row["median_sd"] == pytest.approx(np.std(medians, ddof=1))
     counts = chance.seed_counts(tables)
     assert {"precision > .9", "CCMAS > .9", "detectors"} <= set(counts["count"])
-    comparison = chance.compare_networks(tables[0], tables[1], list(PANELS))
-    gaps = chance.seed_gaps(stats, comparison)
-    text = chance.describe_seeds(stats, counts, gaps, [0, 1], 2, None)
+    agreement = chance.seed_agreement(tables, list(PANELS))
+    far = agreement.loc[agreement["difference"].idxmax()]
+    assert far["seeds"] == "0-1" and far["A"] > chance.A_LARGE  # selective against noise
+    assert chance.agreement_table(agreement, PANELS, ["fc6", "fc7"]).shape == (len(PANELS), 2)
+    text = chance.describe_seeds(stats, counts, agreement, [0, 1], 2, None)
     assert "2 networks (seed 0, seed 1; each trained for 2 epochs on all 60,000" in text
-    one = chance.describe_seeds(stats, counts, gaps, [0], 1, 2000)
+    assert f"A = {far['A']:.2f}; a large difference" in text
+    one = chance.describe_seeds(stats, counts, agreement, [0], 1, 2000)
     assert "one network (seed 0; each trained for 1 epoch on the first 2,000" in one
     assert "no spread to measure" in one
     assert f"{stats['median_sd'].max():.3f}" in text
@@ -139,6 +142,20 @@ def test_the_findings_follow_the_numbers(networks):
     comparison = chance.compare_networks(
         networks["trained"].table, networks["untrained"].table, list(PANELS)
     )
+    same = chance.seed_agreement(
+        {0: networks["trained"].table, 1: networks["trained"].table}, list(PANELS)
+    )
+    apart = chance.seed_agreement(
+        {0: networks["trained"].table, 1: networks["untrained"].table}, list(PANELS)
+    )
+    for agreement, holds in ((same, True), (apart, False)):
+        rows = chance.chapter_findings(summaries, None, agreement, None, "precision_60", 5)
+        assert bool(rows.iloc[-1]["holds"]) is holds and "medium amount" in rows.iloc[-1]["finding"]
+    counts = pd.DataFrame(
+        {"layer": ["fc6", "fc6"], "count": ["a", "b"], "mean": [100.0, 5.0], "sd": [5.0, 4.0]}
+    )
+    row = chance.chapter_findings(summaries, None, None, counts, "precision_60", 5).iloc[-1]
+    assert row["holds"] and row["this run"] == "at most 5% (`a` in fc6)"  # b: under 20 units
     findings = chance.chapter_findings(summaries, comparison, None, None, "precision_60", 5)
     held = dict(zip(findings["finding"], findings["holds"], strict=True))
     assert held["most trained units beat chance on CCMAS in every layer"]
@@ -181,10 +198,9 @@ def test_box_plots_draw_the_chance_band(networks):
     assert order == ["fc6", "fc6 untrained", "fc7", "fc7 untrained"]
     spec = box_plots(stats, PANELS, layers=order, band=band).to_dict()
     text = str(spec)
-    assert "chance (2.5-97.5% of the null)" in text and "fc7 untrained" in text
-    assert "chance (2.5-97.5% of the null)" not in str(
-        box_plots(stats, PANELS, layers=order).to_dict()
-    )
+    assert plots.CHANCE_MARK in text and "fc7 untrained" in text
+    assert plots.PAPER_MARK not in text  # no paper marks drawn, none in the legend
+    assert plots.CHANCE_MARK not in str(box_plots(stats, PANELS, layers=order).to_dict())
 
 
 # --- the control networks -----------------------------------------------------------------

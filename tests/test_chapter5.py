@@ -81,7 +81,7 @@ def test_the_detector_sentence_says_when_no_unit_can_pass():
 def test_the_banner_gives_both_networks_and_their_accuracy():
     run = chapter.run_description(CONFIG, fake_results([1.0], [0.5]))
     assert "125 words" in run["Data"]
-    assert "75.0% of words recalled" in run["Network"] and "lists of 1 to 3 words" in run["Network"]
+    assert "75.0% of the words of" in run["Network"] and "lists of 1 to 3 words" in run["Network"]
 
 
 def test_the_exercises_compute_their_answers(planted):

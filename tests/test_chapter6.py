@@ -201,3 +201,12 @@ def test_the_banner_and_the_paper_scale_come_from_the_files():
     assert "91% of conv5's 256 units" in text and "721,536" in text
     loaded = chapter.describe_load(block(load_before=3.0, load_after=5.0))
     assert "ran from 3.0 to 5.0 on 2 cores" in loaded and "shared" in loaded
+
+
+def test_table_figures_have_no_exponents():
+    assert [chapter.figure_text(v) for v in (1311.6, 12.63, 0.7612, float("nan"))] == [
+        "1,312",
+        "12.6",
+        "0.761",
+        "",
+    ]

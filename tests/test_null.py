@@ -90,6 +90,22 @@ def test_every_column_read_off_one_ranking_equals_unit_measures_for_any_labels(s
         pd.testing.assert_frame_equal(observed, unit_measures(x, shuffled))
 
 
+def test_a_shortened_head_gives_the_same_recall_and_precision():
+    # With 600 images a class, the head holds 633 ranks; shuffled labels need a few dozen.
+    rng = np.random.default_rng(4)
+    labels = np.repeat(np.arange(5), 600)
+    x = np.maximum(rng.normal(-0.3, 1, (labels.size, 6)), 0).astype(np.float32)
+    x[:, 1] += 3 * (labels == 2)  # the identity row needs the whole head
+    x[:, 2] = np.round(x[:, 2], 1)  # long runs of equal values
+    x[:700, 3] += 5.0  # the first 700 images (classes 0 and 1) on top
+    null = permutation_null(x, labels, n_permutations=6, seed=2)
+    pd.testing.assert_frame_equal(null.observed, unit_measures(x, labels))
+    for k in range(6):
+        table = unit_measures(x, np.random.default_rng([2, k]).permutation(labels))
+        for measure in ("recall_p95", "recall_p100", "precision_60", "precision_100"):
+            np.testing.assert_array_equal(null.null[measure][:, k], table[measure], measure)
+
+
 def test_torch_on_the_cpu_gives_the_same_p_values():
     pytest.importorskip("torch")
     x, labels = awkward_layer(3)

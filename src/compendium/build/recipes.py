@@ -8,7 +8,6 @@ and the notebook's own defaults, so that the recipe follows them when they chang
 
 from __future__ import annotations
 
-import json
 import shlex
 from collections.abc import Mapping
 
@@ -78,9 +77,7 @@ def rerun_recipe(
     if not reads_recording:
         changes = {name: text.split("; ", 1)[-1] for name, text in changes.items()}
     params = pipeline.chapter_parameters(BASE_PROFILE, chapter)
-    shown = ", ".join(
-        f"`{key} = {json.dumps(value)}`" for key, value in params.items() if key != "profile"
-    )
+    shown = ", ".join(f"`{key} = {value!r}`" for key, value in params.items() if key != "profile")
     lines = [
         "To rerun this chapter with other parameters, and rebuild the book around it:",
         "",

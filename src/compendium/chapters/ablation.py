@@ -182,12 +182,13 @@ def _alphas(values: Any) -> tuple[float, ...]:
 # --- the network and its images -----------------------------------------------------------
 
 
-def no_network_note(description: str) -> str:
+def no_network_note(source: str) -> str:
     """What the page says when the profile has no small AlexNet to ablate or retrain."""
     return (
-        f"**Nothing to ablate.** This chapter ablates and retrains the profile's small AlexNet; "
-        f"this profile has {description}. Run it with the `default` profile (or any profile "
-        f"that trains on Fashion-MNIST)."
+        f"**Nothing to ablate here.** This chapter silences and retrains the small AlexNet that "
+        f"a profile trains on Fashion-MNIST; this profile's data come from `{source}`, so the "
+        f"page has nothing to compute. Run it with the `default` profile (or another profile "
+        f"with `source: fashion-mnist`)."
     )
 
 
@@ -208,20 +209,22 @@ class AblationRun:
     records: pd.DataFrame
     ablators: dict[str, ab.Ablator]
     class_names: list[str]
+    images: str  #: the name of the images (part of the cache keys)
 
 
 def ablate_layers(
     model: nn.Module | None,
     model_key: str,
-    images: ImageSet,
     plan: ChapterPlan,
     *,
     progress: bool = True,
 ) -> AblationRun | None:
-    """Every unit of each of the plan's layers ablated on its own (cached), with the time
-    each layer took when it was computed; None without a network."""
+    """Every unit of each of the plan's layers ablated on its own (cached) on the plan's
+    test images (`evaluation_images`), with the time each layer took when it was computed;
+    None without a network."""
     if model is None:
         return None
+    images = evaluation_images(plan.n_images)
     x, y = image_tensors(images)
     tables_, records, ablators = [], [], {}
     for layer in plan.layers:
@@ -236,6 +239,7 @@ def ablate_layers(
         pd.DataFrame(records),
         ablators,
         list(images.class_names),
+        images.name,
     )
 
 
@@ -297,10 +301,9 @@ def describe_timing(run: AblationRun | None, budget_s: float = 300.0) -> str | N
     within = "within" if total <= budget_s else "over"
     load = records["load_average"].max() if "load_average" in records else float("nan")
     busy = (
-        f" The machine's load average was up to {load:.1f} on {int(records['threads'].max())} "
-        f"threads while they ran (a quiet machine: below the number of cores), so the time "
-        f"says more about the machine than about the method when it is high; "
-        f"`bench/ablation.py` compares the two paths on the same machine."
+        f" The machine's load average (over a minute) was {load:.1f} at the time, with "
+        f"{int(records['threads'].max())} threads; on a busier machine the same work takes "
+        f"longer (`bench/ablation.py` times both ways of ablating on one machine)."
         if np.isfinite(load)
         else ""
     )
@@ -434,12 +437,13 @@ def damage_points(run: AblationRun | None, measures: pd.DataFrame) -> pd.DataFra
     return base[list(dict.fromkeys(keep))]
 
 
-def damage_chart(points: pd.DataFrame | None, class_names: Sequence[str]) -> alt.Chart | None:
+def damage_chart(points: pd.DataFrame | None, run: AblationRun | None) -> alt.Chart | None:
     """Damage against each measure: one point per unit, one panel per layer; a menu picks
     the measure (the damage is that of the class the measure names); hover a point for its
     unit, class, value and drops."""
-    if points is None or points.empty:
+    if points is None or points.empty or run is None:
         return None
+    class_names = run.class_names
     measures = [n for n in CORRELATED if n in points.columns]
     data = pd.DataFrame(
         {
@@ -506,7 +510,6 @@ def top_k_runs(
     measures: pd.DataFrame,
     plan: ChapterPlan,
     model_key: str,
-    images_key: str,
     *,
     progress: bool = True,
 ) -> tuple[pd.DataFrame, pd.DataFrame] | None:
@@ -522,7 +525,7 @@ def top_k_runs(
             rankings,
             plan.ks,
             model_key,
-            images_key,
+            run.images,
             n_random=plan.n_random,
             seed=plan.seed,
             progress=progress,
@@ -755,10 +758,11 @@ def this_run_findings(
     material_drop: float,
     predictive_rho: float,
     tolerance: float | None = None,
-) -> dict[str, tuple[bool | None, str]]:
-    """Each finding of `FINDINGS` on this run: (holds?, the numbers behind it); None where
-    the run has no numbers for it."""
-    out: dict[str, tuple[bool | None, str]] = {}
+) -> dict[str, tuple[bool | str | None, str]]:
+    """Each finding of `FINDINGS` on this run: (holds?, the numbers behind it). A finding
+    judged layer by layer holds when it holds in every layer, and is `PARTLY` so when in
+    some; None where the run has no numbers for it."""
+    out: dict[str, tuple[bool | str | None, str]] = {}
     if summary is not None and not summary.empty:
         mi = summary[summary["own class by"] == summary["own class by"].iloc[0]]
         worst = mi.loc[mi["largest drop"].idxmax()]
@@ -777,7 +781,7 @@ def this_run_findings(
             for _, r in mi.iterrows()
         ]
         out["own_class_hurt_more"] = (
-            all(shown),
+            _in_layers(shown),
             ", ".join(
                 f"{r['layer']} {_points(r['mean own-class drop'])} vs "
                 f"{_points(r['mean other-class drop'])} ({_p_short(r['p'])})"
@@ -796,7 +800,7 @@ def this_run_findings(
                 (r["rho"] >= predictive_rho) and r["p"] < ALPHA_LEVEL for _, r in rows.iterrows()
             ]
             out[key] = (
-                all(holds),
+                _in_layers(holds),
                 ", ".join(
                     f"{r['layer']} rho {r['rho']:+.2f} ({_p_short(r['p'])})"
                     for _, r in rows.iterrows()
@@ -807,22 +811,40 @@ def this_run_findings(
     return out
 
 
+#: What `this_run_findings` says of a finding that holds in some layers and not in others.
+PARTLY = "in some layers"
+
+
+def _in_layers(holds: Sequence[bool]) -> bool | str:
+    """A per-layer finding for the run: True in every layer, False in none, else `PARTLY`."""
+    if all(holds):
+        return True
+    return PARTLY if any(holds) else False
+
+
 def related_findings(
-    reported: pd.DataFrame, shown: Mapping[str, tuple[bool | None, str]]
+    reported: pd.DataFrame, shown: Mapping[str, tuple[bool | str | None, str]]
 ) -> pd.DataFrame:
     """The related studies' findings beside this run's: study, finding (as the data file
-    words it), what they report, what this run shows (with its numbers) and ``same``."""
+    words it), what they report, what this run shows (with its numbers) and ``same``
+    (yes, no, or partly for a finding that holds in some layers only)."""
     rows = []
     for _, r in related_reported(reported).iterrows():
         theirs = bool(r["value"])
         holds, numbers = shown.get(r["measure"], (None, "not computed on this page"))
+        if holds is None:
+            said, same = "", ""
+        elif holds == PARTLY:
+            said, same = f"{PARTLY}: ", "partly"
+        else:
+            said, same = ("yes: " if holds else "no: "), ("yes" if holds == theirs else "no")
         rows.append(
             {
                 "study": r["source"],
                 "finding": r["note"],
                 "they report it": "yes" if theirs else "no",
-                "this run": ("" if holds is None else ("yes: " if holds else "no: ")) + numbers,
-                "same": "" if holds is None else ("yes" if holds == theirs else "no"),
+                "this run": said + numbers,
+                "same": same,
             }
         )
     return pd.DataFrame(rows)
@@ -832,12 +854,13 @@ def describe_related(findings: pd.DataFrame) -> str:
     """How many of the related studies' findings this run shows."""
     judged = findings[findings["same"] != ""]
     agree = judged[judged["same"] == "yes"]
-    differ = judged[judged["same"] == "no"]
     text = f"This run agrees with {len(agree)} of the {len(judged)} related findings it can test"
-    if len(differ):
-        text += "; it differs on: " + "; ".join(
-            f"{r['finding']} ({r['study']})" for _, r in differ.iterrows()
-        )
+    for word, label in (("no", "it differs on"), ("partly", "it agrees in some layers only on")):
+        rows = judged[judged["same"] == word]
+        if len(rows):
+            text += f"; {label}: " + "; ".join(
+                f"{r['finding']} ({r['study']})" for _, r in rows.iterrows()
+            )
     return text + "."
 
 
@@ -971,15 +994,24 @@ def pooled_sweep(summary: pd.DataFrame | None) -> pd.DataFrame | None:
     if "regularised" in summary.columns and summary["regularised"].any():
         summary = summary[summary["regularised"]]
     weighted = summary.assign(si_units=summary["SI"] * summary["units"])
+    counted = summary["units"] - summary["silent"]
+    if "ccmas_classmean" in summary.columns:
+        weighted["si_counted"] = summary["ccmas_classmean"].fillna(0) * counted
+    else:
+        weighted["si_counted"] = weighted["si_units"]
+    weighted["counted"] = counted
     grouped = weighted.groupby("alpha", sort=True)
     out = grouped.agg(
         accuracy=("test accuracy", "first"),
         si_units=("si_units", "sum"),
+        si_counted=("si_counted", "sum"),
         units=("units", "sum"),
+        counted=("counted", "sum"),
         silent=("silent", "sum"),
     )
     out["SI"] = out["si_units"] / out["units"]
-    return out.drop(columns="si_units").reset_index()
+    out["SI responding"] = out["si_counted"] / out["counted"].where(out["counted"] > 0)
+    return out.drop(columns=["si_units", "si_counted", "counted"]).reset_index()
 
 
 def accuracy_tolerance(accuracy: float, n_images: int = 10000) -> float:
@@ -991,17 +1023,20 @@ def accuracy_tolerance(accuracy: float, n_images: int = 10000) -> float:
 def _sweep_findings(
     summary: pd.DataFrame, tolerance: float | None
 ) -> dict[str, tuple[bool | None, str]]:
+    """Leavitt & Morcos's two findings on this sweep: the runs that penalise selectivity
+    (alpha below the run nearest 0) and those that reward it (above), and whether any of
+    them loses more than the tolerance of accuracy."""
     pooled = pooled_sweep(summary)
     base = pooled.iloc[(pooled["alpha"]).abs().argmin()]
     tol = tolerance if tolerance is not None else accuracy_tolerance(base["accuracy"])
     out = {}
     for key, side in (
-        ("accuracy_falls_when_selectivity_reduced", pooled["SI"] < base["SI"]),
-        ("accuracy_falls_when_selectivity_increased", pooled["SI"] > base["SI"]),
+        ("accuracy_falls_when_selectivity_reduced", pooled["alpha"] < base["alpha"]),
+        ("accuracy_falls_when_selectivity_increased", pooled["alpha"] > base["alpha"]),
     ):
-        runs = pooled[side & (pooled["alpha"] != base["alpha"])]
+        runs = pooled[side]
         if runs.empty:
-            out[key] = (None, f"no run moved SI that way from alpha = {base['alpha']:g}")
+            out[key] = (None, f"no run on that side of alpha = {base['alpha']:g}")
             continue
         falls = bool((runs["accuracy"] < base["accuracy"] - tol).any())
         out[key] = (
@@ -1016,8 +1051,9 @@ def _sweep_findings(
 
 
 def describe_sweep(summary: pd.DataFrame | None, tolerance: float | None = None) -> str | None:
-    """Part 3's verdict: does SI follow alpha, and what happens to test accuracy when SI
-    falls or rises from the run nearest alpha = 0 (changes within `tolerance`, by default
+    """Part 3's verdict: does SI follow alpha (over every unit, silent units counting 0,
+    and over the units that respond), and how does each run's test accuracy compare with
+    the run nearest alpha = 0 (changes within `tolerance`, by default
     `accuracy_tolerance`, count as none)."""
     if summary is None or summary.empty:
         return None
@@ -1028,14 +1064,11 @@ def describe_sweep(summary: pd.DataFrame | None, tolerance: float | None = None)
     first, last = pooled.iloc[0], pooled.iloc[-1]
     text = (
         f"**This run.** SI on the test images goes from {first['SI']:.3f} at alpha = "
-        f"{first['alpha']:g} to {last['SI']:.3f} at alpha = {last['alpha']:g}"
-        + (
-            ", rising with every step of alpha"
-            if rising
-            else ", not rising with every step of alpha"
-        )
-        + f"; at alpha = {base['alpha']:g} it is {base['SI']:.3f} with test accuracy "
-        f"{base['accuracy']:.1%}. "
+        f"{first['alpha']:g} to {last['SI']:.3f} at alpha = {last['alpha']:g}, "
+        + ("rising with every step of alpha" if rising else "not rising with every step of alpha")
+        + f"; at alpha = {base['alpha']:g} it is {base['SI']:.3f}{_responding(base)} with "
+        f"test accuracy {base['accuracy']:.1%}. Against that run (changes within "
+        f"{_points(tol)} count as none): "
     )
     changes = []
     for _, r in pooled.iterrows():
@@ -1043,19 +1076,24 @@ def describe_sweep(summary: pd.DataFrame | None, tolerance: float | None = None)
             continue
         diff = r["accuracy"] - base["accuracy"]
         word = "no change" if abs(diff) <= tol else ("higher" if diff > 0 else "lower")
-        silent = f", {int(r['silent'])} of {int(r['units'])} units silent" if r["silent"] else ""
+        asked = (r["alpha"] > base["alpha"]) == (r["SI"] > base["SI"])
+        against = "" if asked else ", SI moved against the regulariser"
         changes.append(
-            f"alpha = {r['alpha']:g}: SI {r['SI']:.3f}, accuracy {r['accuracy']:.1%} "
-            f"({word}{'' if word == 'no change' else f' by {_points(abs(diff))}'}{silent})"
+            f"alpha = {r['alpha']:g}: SI {r['SI']:.3f}{_responding(r)}{against}, accuracy "
+            f"{r['accuracy']:.1%} ({word}"
+            f"{'' if word == 'no change' else f' by {_points(abs(diff))}'})"
         )
-    text += (
-        "Against it (changes within "
-        + _points(tol)
-        + " count as none): "
-        + "; ".join(changes)
-        + "."
+    return text + "; ".join(changes) + "."
+
+
+def _responding(row: pd.Series) -> str:
+    """SI's note on silent units: their number and SI over the units that respond."""
+    if not row.get("silent"):
+        return ""
+    return (
+        f" ({int(row['silent']):,} of {int(row['units']):,} units silent; "
+        f"{row['SI responding']:.3f} over the others)"
     )
-    return text
 
 
 def sweep_chart(
@@ -1085,20 +1123,31 @@ def sweep_chart(
         .properties(width=WIDTH // 2, height=HEIGHT)
     )
     layers = list(dict.fromkeys(summary["layer"]))
+    kinds = ["every unit (silent: 0)", "units that respond"]
+    keep = ["alpha", "layer", "silent", "max_informedness"]
+    long = pd.concat(
+        [
+            summary[keep].assign(SI=summary["SI"], over=kinds[0]),
+            summary[keep].assign(SI=summary["ccmas_classmean"], over=kinds[1]),
+        ],
+        ignore_index=True,
+    )
     selectivity = (
-        alt.Chart(_inline(summary), title="Selectivity (SI: CCMAS with class means)")
+        alt.Chart(_inline(long), title="Selectivity (SI: CCMAS with class means)")
         .mark_line(point=True)
         .encode(
             x=x,
-            y=alt.Y("SI:Q", title="mean over units"),
+            y=alt.Y("SI:Q", title="mean over the units"),
             color=alt.Color(
                 "layer:N",
                 sort=layers,
                 scale=alt.Scale(domain=layers, range=list(GROUP_COLOURS[: len(layers)])),
             ),
+            strokeDash=alt.StrokeDash("over:N", title="mean over", sort=kinds),
             tooltip=[
                 alt.Tooltip("layer:N"),
                 alt.Tooltip("alpha:Q"),
+                alt.Tooltip("over:N", title="mean over"),
                 alt.Tooltip("SI:Q", format=".3f"),
                 alt.Tooltip("max_informedness:Q", title="mean max. informedness", format=".3f"),
                 alt.Tooltip("silent:Q", title="silent units"),
@@ -1151,7 +1200,7 @@ def _p_text(p: float) -> str:
 def _p_short(p: float) -> str:
     if not np.isfinite(p):
         return "p n/a"
-    return f"p={p:.3f}" if p >= 0.001 else "p<.001"
+    return f"p = {p:.3f}" if p >= 0.001 else "p < .001"
 
 
 def _listed(names: Sequence[str]) -> str:

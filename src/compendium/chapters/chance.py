@@ -22,6 +22,7 @@ chance precision from the null.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from compendium.util.errors import CompendiumError
 
 __all__ = [
     "ChanceParameterError",
+    "agreement_table",
     "ChapterPlan",
     "chance_precision",
     "chance_summary",
@@ -54,6 +56,7 @@ __all__ = [
     "describe_seeds",
     "fig3_band",
     "measure_null",
+    "seed_agreement",
     "seed_counts",
     "seed_statistics",
     "selection_null",
@@ -63,11 +66,14 @@ __all__ = [
 #: Vargha & Delaney's (2000) thresholds of A: .56 small, .64 medium, .71 large.
 A_LARGE = 0.71
 
-#: A finding about the seeds holds when the spread is under this share of the training gap.
-SEED_SHARE = 0.25
+#: Vargha & Delaney's "medium" difference: two seeds' networks "agree" on a measure when
+#: A between them stays within .5 +- (A_MEDIUM - .5).
+A_MEDIUM = 0.64
 
-#: Counts of the seeds "vary little" when their SD is under this share of their mean.
+#: Counts of the seeds "vary little" when their SD is under this share of their mean...
 COUNT_SHARE = 0.1
+#: ... among the counts whose mean is at least this many units (a few units always vary).
+COUNT_FLOOR = 20
 
 #: The label of the untrained network's boxes beside a layer's name.
 UNTRAINED = "untrained"
@@ -496,52 +502,94 @@ def seed_count_table(counts: pd.DataFrame) -> pd.DataFrame:
     ).rename_axis(index=None, columns=None)
 
 
-def seed_gaps(
-    statistics: pd.DataFrame, comparison: pd.DataFrame, untrained: pd.DataFrame | None = None
+def seed_agreement(
+    tables: Mapping[int, pd.DataFrame], measures: Sequence[str], include_silent: bool = False
 ) -> pd.DataFrame:
-    """Per layer and measure: the SD of the seeds' medians against the gap between the
-    seeds' mean median and the untrained network's median (``ratio``: SD / gap)."""
-    merged = statistics.merge(
-        comparison[["layer", "measure", "untrained", "separates"]], on=["layer", "measure"]
+    """Per layer, measure and pair of seeds: A (`superiority`) between the two networks'
+    units, as `compare_networks` measures trained against untrained (.5: alike)."""
+    directions = null_measures()
+    kept = {seed: _kept(table, include_silent) for seed, table in tables.items()}
+    rows = []
+    for a, b in itertools.combinations(kept, 2):
+        for layer in dict.fromkeys(kept[a]["layer"]):
+            ua, ub = kept[a][kept[a]["layer"] == layer], kept[b][kept[b]["layer"] == layer]
+            for measure in measures:
+                sign = directions.get(measure, 1)
+                value = superiority(
+                    sign * ua[measure].to_numpy(float), sign * ub[measure].to_numpy(float)
+                )
+                rows.append({"layer": layer, "measure": measure, "seeds": f"{a}-{b}", "A": value})
+    out = pd.DataFrame(rows, columns=["layer", "measure", "seeds", "A"])
+    return out.assign(difference=(out["A"] - 0.5).abs())
+
+
+def agreement_table(
+    agreement: pd.DataFrame, panels: Mapping[str, str], layers: Sequence[str]
+) -> pd.DataFrame:
+    """For the page: per panel and layer, the A of the two seeds that differ most."""
+    far = agreement.loc[agreement.groupby(["measure", "layer"], sort=False)["difference"].idxmax()]
+    shown = far.pivot(index="measure", columns="layer", values="A")
+    return (
+        shown.reindex(index=list(panels), columns=list(layers))
+        .rename(index=panels)
+        .rename_axis(index=None, columns=None)
     )
-    gap = (merged["median_mean"] - merged["untrained"]).abs()
-    return merged.assign(gap=gap, ratio=merged["median_sd"] / gap.where(gap > 0))
+
+
+def _largest_count_spread(counts: pd.DataFrame) -> pd.Series | None:
+    """The count (of those whose mean reaches `COUNT_FLOOR`) whose SD over seeds is the
+    largest share of its mean, with that share (``spread``); None if there is none."""
+    shown = counts[counts["mean"] >= COUNT_FLOOR]
+    if shown.empty:
+        return None
+    shown = shown.assign(spread=shown["sd"] / shown["mean"])
+    return shown.loc[shown["spread"].idxmax()]
 
 
 def describe_seeds(
     statistics: pd.DataFrame,
     counts: pd.DataFrame,
-    gaps: pd.DataFrame | None,
+    agreement: pd.DataFrame | None,
     seeds: Sequence[int],
     epochs: int | None,
     n_train: int | None,
 ) -> str:
-    """How the networks trained with other seeds differ: the largest SD of a layer's median
-    and the largest SD relative to the effect of training; the counts' spread."""
+    """How the networks trained with other seeds differ: the largest SD of a layer's median,
+    the largest difference between two seeds' units (A), and the counts' spread."""
     head = f"**This run.** {_networks(len(seeds))} ({', '.join(f'seed {s}' for s in seeds)}; "
     head += f"{_schedule(epochs, n_train)})."
     if len(seeds) < 2:
         return head + " With one seed there is no spread to measure: give `seeds` two or more."
     worst = statistics.loc[statistics["median_sd"].idxmax()]
-    ratios = None if gaps is None else gaps[gaps["separates"]].dropna(subset=["ratio"])
-    training = ""
-    if ratios is not None and len(ratios):
-        top = ratios.loc[ratios["ratio"].idxmax()]
-        training = (
-            f" Where training separates the networks clearly, the seeds' spread is at most "
-            f"{top['ratio']:.0%} of the gap between the seeds' median and the untrained "
-            f"network's (`{top['measure']}` in {top['layer']})."
-        )
-    shares = counts[counts["mean"] >= 1]
-    spread = ""
-    if len(shares):
-        rel = (shares["sd"] / shares["mean"]).max()
-        spread = f" The counts' SD is at most {rel:.0%} of their mean."
-    return (
+    text = (
         f"{head} The largest SD of a layer's median over the seeds is "
         f"{worst['median_sd']:.3f} (`{worst['measure']}` in {worst['layer']}, medians from "
-        f"{worst['median_min']:.3f} to {worst['median_max']:.3f}).{training}{spread}"
+        f"{worst['median_min']:.3f} to {worst['median_max']:.3f})."
     )
+    if agreement is not None and len(agreement):
+        far = agreement.loc[agreement["difference"].idxmax()]
+        text += (
+            f" Two seeds' units differ most on `{far['measure']}` in {far['layer']} (seeds "
+            f"{far['seeds']}, A = {far['A']:.2f}; {_size(far['A'])})."
+        )
+    spread = _largest_count_spread(counts)
+    if spread is not None:
+        text += (
+            f" Of the counts of at least {COUNT_FLOOR} units, `{spread['count']}` in "
+            f"{spread['layer']} varies most: {spread['mean']:,.1f} ± {spread['sd']:,.1f} "
+            f"({spread['spread']:.0%} of its mean)."
+        )
+    return text
+
+
+def _size(a: float) -> str:
+    """Vargha and Delaney's name for the size of a difference A."""
+    d = abs(a - 0.5)
+    if d >= A_LARGE - 0.5:
+        return "a large difference"
+    if d >= A_MEDIUM - 0.5:
+        return "a medium difference"
+    return "a small difference" if d >= 0.06 else "a negligible difference"
 
 
 def _networks(n: int) -> str:
@@ -567,15 +615,16 @@ def _schedule(epochs: int | None, n_train: int | None) -> str:
 def chapter_findings(
     summaries: Mapping[str, pd.DataFrame],
     comparison: pd.DataFrame | None,
-    gaps: pd.DataFrame | None,
+    agreement: pd.DataFrame | None,
     counts: pd.DataFrame | None,
     precision: str,
     n_classes: int,
 ) -> pd.DataFrame:
     """The chapter's findings, each with its criterion, this run's numbers and whether it
     holds. `summaries` maps "trained" (and "untrained", when there is one) to
-    `chance_summary` tables; `comparison`, `gaps` and `counts` may be None (no untrained
-    network or no seeds)."""
+    `chance_summary` tables; `comparison` (`compare_networks`), `agreement`
+    (`seed_agreement`) and `counts` (`seed_counts`) may be None (no untrained network, or
+    fewer than two seeds)."""
     trained = summaries["trained"].set_index(["measure", "layer"])
     layers = list(dict.fromkeys(summaries["trained"]["layer"]))
     rows = []
@@ -620,25 +669,27 @@ def chapter_findings(
                     bool(rows_m["separates"].all()),
                 )
             )
-    if gaps is not None:
-        clear = gaps[gaps["separates"]].dropna(subset=["ratio"])
-        worst = clear["ratio"].max() if len(clear) else np.nan
+    if agreement is not None and len(agreement):
+        far = agreement.loc[agreement["difference"].idxmax()]
         rows.append(
             (
-                f"the seeds' spread is under {SEED_SHARE:.0%} of the effect of training wherever "
-                "that effect is large",
-                f"at most {worst:.0%}" if worst == worst else "no large effect to compare",
-                bool(len(clear) and worst < SEED_SHARE),
+                f"any two seeds' networks differ by less than a medium amount (A within "
+                f"{1 - A_MEDIUM:.2f} to {A_MEDIUM:.2f}) on every measure in every layer",
+                f"largest: A = {far['A']:.2f} (`{far['measure']}` in {far['layer']}, seeds "
+                f"{far['seeds']})",
+                bool(far["difference"] < A_MEDIUM - 0.5),
             )
         )
     if counts is not None:
-        shown = counts[counts["mean"] >= 1]
-        rel = (shown["sd"] / shown["mean"]).max() if len(shown) else np.nan
+        spread = _largest_count_spread(counts)
         rows.append(
             (
-                f"the detector counts vary little between seeds (SD under {COUNT_SHARE:.0%} of the mean)",
-                f"at most {rel:.0%}" if rel == rel else "no counts",
-                bool(len(shown) and rel < COUNT_SHARE),
+                f"the counts of at least {COUNT_FLOOR} units vary by less than "
+                f"{COUNT_SHARE:.0%} of their mean between seeds",
+                "no such counts"
+                if spread is None
+                else f"at most {spread['spread']:.0%} (`{spread['count']}` in {spread['layer']})",
+                bool(spread is not None and spread["spread"] < COUNT_SHARE),
             )
         )
     return pd.DataFrame(rows, columns=["finding", "this run", "holds"])

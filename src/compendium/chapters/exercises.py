@@ -66,13 +66,16 @@ class Exercise:
             raise ExerciseError(f"exercise {self.label!r}: its title must fit on one line")
 
 
-def as_myst(exercise: Exercise) -> str:
-    """One exercise and its folded solution as sphinx-exercise directives."""
+def as_myst(exercise: Exercise, *, numbered: bool = False) -> str:
+    """One exercise and its folded solution as sphinx-exercise directives. sphinx-exercise
+    numbers exercises across the whole book (chapter 6's first could be "Exercise 17"), so
+    by default they are not numbered and go by their titles."""
     fence = _fence(exercise)
     return "\n".join(
         [
             f"{fence}{{exercise}} {exercise.title}",
             f":label: {exercise.label}",
+            *([] if numbered else [":nonumber:"]),
             "",
             exercise.question.strip(),
             fence,
@@ -104,10 +107,13 @@ def as_markdown(exercise: Exercise) -> str:
     )
 
 
-def block(items: Sequence[Exercise], *, in_book: bool | None = None) -> Markdown:
+def block(
+    items: Sequence[Exercise], *, in_book: bool | None = None, numbered: bool = False
+) -> Markdown:
     """The exercises `items`, in order, as one output to display at the end of a chapter:
     MyST directives in a book build (`in_book` None: whenever the pipeline runs the
-    notebook), plain Markdown elsewhere. Labels must differ."""
+    notebook), plain Markdown elsewhere. Labels must differ. `numbered`: let
+    sphinx-exercise number them (across the book)."""
     items = list(items)
     if not items:
         raise ExerciseError("no exercises given: pass at least one Exercise")
@@ -118,7 +124,7 @@ def block(items: Sequence[Exercise], *, in_book: bool | None = None) -> Markdown
     if in_book is None:
         in_book = bool(os.environ.get(PAGE_DATA_ENV))
     if in_book:
-        return myst("\n\n".join(as_myst(item) for item in items))
+        return myst("\n\n".join(as_myst(item, numbered=numbered) for item in items))
     return Markdown("\n\n".join(as_markdown(item) for item in items))
 
 

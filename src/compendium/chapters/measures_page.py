@@ -186,8 +186,8 @@ def describe_lessons(measures: pd.DataFrame, reported: pd.DataFrame, n_items: in
         f"- Units (a) and (b) get {'the same' if same else 'a'} CCMAS, {a['ccmas']:.2f} and "
         f"{b['ccmas']:.2f}"
         + (
-            ", because in both every image outside class 0 is silent, so "
-            r"$\mu_{\neg A} = 0$. Yet (a) responds to one image of its class and (b) to all "
+            ", because in both every image outside class 0 is silent, so the mean of the "
+            "other images is 0. Yet (a) responds to one image of its class and (b) to all "
             "of them: CCMAS cannot tell a unit that fires for a class from one that fires "
             "for a single picture."
             if same

@@ -210,8 +210,16 @@ def styled_block(table: pd.DataFrame) -> object:
     counts = [row for row in ("images", "units", "classes") if row in table.index]
     rest = [row for row in table.index if row not in counts]
     return table.style.format("{:,.0f}", subset=pd.IndexSlice[counts, :]).format(
-        "{:.3g}", subset=pd.IndexSlice[rest, :]
+        figure_text, subset=pd.IndexSlice[rest, :]
     )
+
+
+def figure_text(value: float) -> str:
+    """A time or ratio for a table: three significant figures and no exponent ("1,312",
+    "12.6", "0.76"); empty when missing."""
+    if pd.isna(value):
+        return ""
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
 # --- whole layers from a file (bench/scale.py layer) ---------------------------------------------
@@ -381,7 +389,8 @@ def describe_chunks(table: pd.DataFrame, store: str = "store") -> str:
     read_rank = int((by["read (s)"] < mine["read (s)"]).sum()) + 1
     slowest_write = by["write (s)"].idxmax()
     return (
-        f"The store's layout ({mine['chunks (images, units)']}) reads the layer back in "
+        f"The store's layout, chunks of {mine['chunks (images, units)']} images x units, "
+        f"reads the layer back in "
         f"{mine['read (s)']:.1f} s, {_ordinal(read_rank)} of the {len(by)} layouts, and "
         f"writes it in {mine['write (s)']:.1f} s; the slowest to write is `{slowest_write}` "
         f"({by.loc[slowest_write, 'write (s)']:.1f} s), because appending a batch of images "

@@ -373,9 +373,10 @@ def _log_domain(values: pd.Series) -> list[float]:
 
 
 #: Fig. 3's marks and their colours (the paper draws medians red and means green).
-BOX_MARKS = {"median": "#d62728", "mean ± SE": "#2c8c2c", "paper (AlexNet)": PAPER_COLOUR}
+PAPER_MARK = "paper (AlexNet)"
+BOX_MARKS = {"median": "#d62728", "mean ± SE": "#2c8c2c", PAPER_MARK: PAPER_COLOUR}
 #: The chance band's legend entry and colour (drawn behind the boxes, when given).
-CHANCE_MARK, CHANCE_COLOUR = "chance (2.5-97.5% of the null)", "#f2b134"
+CHANCE_MARK, CHANCE_COLOUR = "chance (null, 2.5-97.5%)", "#f2b134"
 BOX_FILL = "#c6d7ee"
 #: The outliers' legend entry and colour (the paper's red crosses).
 OUTLIER_MARK, OUTLIER_COLOUR = "outliers (beyond the whiskers)", "#b2182b"
@@ -448,6 +449,7 @@ def box_plots(
             None if band is None else band[band["measure"] == measure],
             None if outliers is None else outliers[outliers["measure"] == measure],
             (panel_width, panel_height),
+            with_paper=not reference.empty,
         )
         for measure, title in panels.items()
     ]
@@ -468,15 +470,22 @@ def _box_panel(
     band: pd.DataFrame | None = None,
     outliers: pd.DataFrame | None = None,
     size: tuple[int | None, int] = (None, 140),
+    *,
+    with_paper: bool = True,
 ) -> alt.LayerChart:
     """One measure's panel of `box_plots` (`band`: its chance levels, if any; `outliers`:
-    the units beyond the whiskers; `size`: width, or None for the default, and height)."""
+    the units beyond the whiskers; `size`: width, or None for the default, and height;
+    `with_paper`: whether the legend names the paper's marks). A box's label breaks into
+    lines at its spaces ("fc6 untrained")."""
     data = stats.assign(
         low=stats["mean"] - stats["sem"].fillna(0), high=stats["mean"] + stats["sem"].fillna(0)
     )
     data = data.replace({np.nan: None})
-    x = alt.X("layer:N", sort=list(order), title=None, axis=alt.Axis(labelAngle=0))
-    marks = dict(BOX_MARKS) if band is None else {**BOX_MARKS, CHANCE_MARK: CHANCE_COLOUR}
+    axis = alt.Axis(labelAngle=0, labelExpr="split(datum.label, ' ')")
+    x = alt.X("layer:N", sort=list(order), title=None, axis=axis)
+    marks = {k: v for k, v in BOX_MARKS.items() if with_paper or k != PAPER_MARK}
+    if band is not None:
+        marks[CHANCE_MARK] = CHANCE_COLOUR
     if outliers is not None:
         marks[OUTLIER_MARK] = OUTLIER_COLOUR
     bounds = (
@@ -568,7 +577,7 @@ def _reference_marks(reference: pd.DataFrame, x: alt.X, colour: alt.Color) -> li
     """The paper's values in a `box_plots` panel: diamonds at layers, dashed lines otherwise."""
     if reference.empty:
         return []
-    ref = reference.assign(mark="paper (AlexNet)", value=reference["value"].astype(float))
+    ref = reference.assign(mark=PAPER_MARK, value=reference["value"].astype(float))
     tooltip = [
         alt.Tooltip("label:N", title="paper"),
         alt.Tooltip("value:Q", title="value", format=".3g"),

@@ -90,7 +90,7 @@ def selectivity_summary(results: Mapping[str, ConditionResult]) -> pd.DataFrame:
             ZHOU: int((m["precision_60"] >= ZHOU_PRECISION).sum()),
             **{f"median {c}": round(float(m[c].median()), 3) for c in DISTRIBUTION_MEASURES},
         }
-    return _table(rows).rename_axis("units counted, or median")
+    return _table(rows)
 
 
 def _table(rows: Mapping[str, Mapping[str, object]]) -> pd.DataFrame:
@@ -276,8 +276,8 @@ def describe_task(config: RecallConfig, vocab: np.ndarray) -> str:
 def run_description(config: RecallConfig, results: Mapping[str, ConditionResult]) -> dict[str, str]:
     """What this chapter measures, for its banner: its own words and networks."""
     accuracy = "; ".join(
-        f"{name}: {result.trained.accuracy['words']:.1%} of words recalled on "
-        f"{TEST_LISTS:,} fresh lists of {result.trained.config.list_length}"
+        f"{result.trained.accuracy['words']:.1%} of the words of {TEST_LISTS:,} fresh lists of "
+        f"{result.trained.config.list_length} recalled by the network trained on {name}"
         for name, result in results.items()
     )
     return {
@@ -292,7 +292,7 @@ def run_description(config: RecallConfig, results: Mapping[str, ConditionResult]
             f"words, each for {config.steps:,} Adam updates of {config.batch_size} lists "
             f"(learning rate {config.learning_rate:g}, seed {config.seed}), read from "
             "`data/weights/recurrent` when shipped for these settings, else from the cache or "
-            f"trained here; test accuracy {accuracy}"
+            f"trained here. Test accuracy: {accuracy}"
         ),
         "Recorded": (
             "the hidden state right after each word of the vocabulary is shown alone, for "

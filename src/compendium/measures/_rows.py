@@ -37,7 +37,11 @@ from compendium.measures._numpy import (
     detector_measures,
     recall_at_precision,
 )
-from compendium.measures._spec import TIE_TOLERANCE
+from compendium.measures._spec import (
+    PRECISION_FLOOR_DEN,
+    PRECISION_FLOOR_NUM,
+    TIE_TOLERANCE,
+)
 
 
 @dataclass(frozen=True)
@@ -77,16 +81,17 @@ def rows_measures(
     (label sets, n_images): one value per label set, as `block_measures` gives for one
     label set."""
     classes = plan.classes
-    n_rows, width = label_rows.shape[0], plan.head_width
-    head_labels = np.take(label_rows, ranking.head_images, axis=1)
+    n_rows = label_rows.shape[0]
+    head_labels = _head_labels(ranking, label_rows, classes.counts, max(top))
+    width = head_labels.shape[1]
     out: dict[str, np.ndarray] = {"top_class": head_labels[:, 0].astype(np.int64)}
     for n in top:
         out.update(_top_precision(head_labels[:, :n], classes.n, n))
     head = Ranking(
-        np.broadcast_to(ranking.head.values[0], (n_rows, width)),
+        np.broadcast_to(ranking.head.values[0, :width], (n_rows, width)),
         head_labels,
-        np.broadcast_to(ranking.head.n_at_or_above[0], (n_rows, width)),
-        np.broadcast_to(ranking.head.ends_run[0], (n_rows, width)),
+        np.broadcast_to(ranking.head.n_at_or_above[0, :width], (n_rows, width)),
+        np.broadcast_to(ranking.head.ends_run[0, :width], (n_rows, width)),
     )
     out.update(recall_at_precision(head, head_labels[:, :1], classes.counts[head_labels[:, 0]]))
     groups = _RowGroups.of(ranking, label_rows, plan)
@@ -96,10 +101,44 @@ def rows_measures(
     return out
 
 
+#: Ranks of the head read first; enough for shuffled labels (see `_head_labels`).
+HEAD_PROBE = 256
+
+
+def _head_labels(
+    ranking: UnitRanking, label_rows: np.ndarray, counts: np.ndarray, largest_top: int
+) -> np.ndarray:
+    """The labels of the first ranks that top-N precision and the recall measures need,
+    for each label set: the kernel's whole head, or fewer ranks where that is provably the
+    same. Precision can reach .95 only while the misses (images outside the top class) are
+    at most 1/19 of the class's size, since hits >= 19 x misses is needed and hits cannot
+    pass the class's size; once every row is past that rank, later ranks change nothing
+    (and the first image outside the top class, which recall at perfect precision needs,
+    lies before it). On shuffled labels that comes within a few dozen ranks."""
+    width = ranking.head_images.size
+    probe = min(width, max(largest_top, HEAD_PROBE))
+    first = np.take(label_rows, ranking.head_images[:probe], axis=1)
+    misses = np.cumsum(first != first[:, :1], axis=1, dtype=np.int32)
+    allowed = (PRECISION_FLOOR_DEN - PRECISION_FLOOR_NUM) * counts[first[:, 0]][:, None]
+    past = PRECISION_FLOOR_NUM * misses > allowed
+    if probe == width or not past[:, -1].all():
+        return first if probe == width else np.take(label_rows, ranking.head_images, axis=1)
+    return first[:, : max(largest_top, int(np.argmax(past, axis=1).max()) + 1)]
+
+
 @dataclass(frozen=True)
 class _RowGroups:
     """For each label set, the unit's ranked images grouped by class (each class in rank
-    order), flattened over label sets: position j of row r is entry r * C + j."""
+    order), flattened over label sets: position j of row r is entry r * C + j.
+
+    The best threshold of a class is found with integers: for class c (n_c images, n_o
+    others) at a position with `hits` of its members and `n_above` images at or above,
+    informedness times n_c * n_o is ``hits * N - n_above * n_c``; within a class, two
+    positions whose informedness differs at all differ by at least 1 / (n_c * n_o), far
+    beyond the kernel's tie tolerance, so the integer orders them as the kernel's floats
+    do. Each (row, class) best is then one ``maximum.reduceat`` of a key that also prefers
+    the earlier rank (`_best_in_groups`), and only those few candidates get the kernel's
+    float informedness."""
 
     ranks: np.ndarray  #: (rows, C) rank at each grouped position
     labels: np.ndarray  #: (rows * C,) class at each grouped position
@@ -107,7 +146,6 @@ class _RowGroups:
     sizes: np.ndarray  #: (rows, n) ranked images of each class
     hits: np.ndarray  #: (rows * C,) 1-based place in its class's group
     n_above: np.ndarray  #: (rows * C,) images at or above each grouped position's rank
-    score: np.ndarray  #: (rows, C) informedness at each grouped position
 
     @classmethod
     def of(cls, ranking: UnitRanking, label_rows: np.ndarray, plan: Plan) -> _RowGroups:
@@ -123,48 +161,43 @@ class _RowGroups:
         hits = np.arange(1, n_rows * size + 1, dtype=np.int64)
         hits -= np.repeat(starts, sizes)
         n_above = np.take(ranking.ranked.n_at_or_above, ranks).ravel()
-        score = np.repeat(np.tile(plan.per_hit, n_rows), sizes)
-        score *= hits
-        score -= n_above * np.repeat(np.tile(plan.per_image, n_rows), sizes)
-        return cls(
-            ranks,
-            ranked.ravel(),
-            starts,
-            sizes.reshape(n_rows, n),
-            hits,
-            n_above,
-            score.reshape(n_rows, size),
-        )
+        return cls(ranks, ranked.ravel(), starts, sizes.reshape(n_rows, n), hits, n_above)
 
     def best(self, ranking: UnitRanking, plan: Plan) -> BestThresholds:
         """The best threshold of each row, as `BestThresholds.fill` finds it for one."""
         classes = plan.classes
+        counts, n = classes.counts, classes.n
         n_rows, size = self.ranks.shape
         rows = np.arange(n_rows)
-        in_last_run = classes.counts > self.sizes
-        last = np.where(in_last_run, plan.last_run_score, -np.inf)
-        best_ranked = self.score.max(axis=1, initial=-np.inf)
-        best = np.maximum(best_ranked, last.max(axis=1))
+        n_images = ranking.row.size
+        key = np.repeat(np.tile(counts, n_rows), self.sizes.ravel())  # n_c at each position
+        key *= -self.n_above
+        key += self.hits * n_images  # informedness * n_c * n_o
+        hits, at = _best_in_groups(key, self.hits, self.starts, self.starts, self.sizes, n_images)
+        present = self.sizes > 0
+        above = self.n_above[at] if size else np.zeros_like(at)
+        labels = np.broadcast_to(np.arange(n), (n_rows, n))
+        # the kernel's float informedness of each class's candidate
+        score = np.where(present, hits * plan.per_hit[labels] - above * plan.per_image, -np.inf)
+        last = np.where(counts > self.sizes, plan.last_run_score, -np.inf)
+        best = np.maximum(score.max(axis=1), last.max(axis=1))
         floor = (best - TIE_TOLERANCE)[:, None]
-        low_class = np.argmax(last >= floor, axis=1)  # the lowest such class
-        if size == 0:
-            return _at_last_run(last, low_class, ranking, classes)
-        at = np.argmax(self.score, axis=1)
-        near = self.score >= floor
-        ties = np.flatnonzero(near.sum(axis=1) > 1)
-        if ties.size:  # the higher threshold (an earlier run), then the lower class
-            labels = self.labels.reshape(n_rows, size)[ties]
-            order = ranking.run[self.ranks[ties]] * (classes.n + 1) + labels
-            at[ties] = np.argmin(np.where(near[ties], order, np.iinfo(np.int64).max), axis=1)
-        ranked = near[rows, at]
-        rank, flat = self.ranks[rows, at], rows * size + at
-        fallback = _at_last_run(last, low_class, ranking, classes)
+        near = score >= floor
+        # the higher threshold (an earlier run), then the lower class
+        run = ranking.run[self.ranks.ravel()[at]] if size else np.zeros_like(at)
+        order = np.where(near, run * (n + 1) + labels, np.iinfo(np.int64).max)
+        c = np.argmin(order, axis=1)
+        ranked = near[rows, c]
+        fallback = _at_last_run(last, np.argmax(last >= floor, axis=1), ranking, classes)
+        rank = self.ranks.ravel()[at[rows, c]] if size else np.zeros(n_rows, np.intp)
         return BestThresholds(
-            np.where(ranked, self.score[rows, at], fallback.score),
-            np.where(ranked, self.labels[flat], fallback.label),
-            np.where(ranked, ranking.values[rank], fallback.threshold).astype(ranking.row.dtype),
-            np.where(ranked, self.hits[flat], fallback.hits),
-            np.where(ranked, self.n_above[flat], fallback.n_at_or_above),
+            np.where(ranked, score[rows, c], fallback.score),
+            np.where(ranked, c, fallback.label),
+            np.where(ranked, ranking.values[rank] if size else 0, fallback.threshold).astype(
+                ranking.row.dtype
+            ),
+            np.where(ranked, hits[rows, c], fallback.hits),
+            np.where(ranked, above[rows, c], fallback.n_at_or_above),
         )
 
     def detector(self, ranking: UnitRanking, plan: Plan) -> dict[str, np.ndarray]:
@@ -177,21 +210,15 @@ class _RowGroups:
         counts, n = plan.classes.counts, plan.classes.n
         n_rows, size = self.ranks.shape
         total, rows = n_rows * size, np.arange(n_rows)
-        scale = ranking.row.size + 1  # more than any number of hits
-        # (TP - FP) * scale - TP, with TP - FP = TP - (above - TP)
-        key = np.empty(total + 1, dtype=np.int64)
-        np.multiply(self.hits, 2 * scale - 1, out=key[:-1])
-        key[:-1] -= self.n_above * np.int64(scale)
-        key[-1] = 0
+        margin = 2 * self.hits - self.n_above  # TP - FP = TP - (above - TP)
         first = self.starts + np.tile(counts // 2, n_rows)  # the first with 2 * TP > n_class
-        end = self.starts + self.sizes.ravel()
-        eligible = first < end
-        bounds = np.empty(2 * first.size, dtype=np.intp)
-        bounds[0::2], bounds[1::2] = np.minimum(first, total), end
-        best_key = np.maximum.reduceat(key, bounds)[0::2]
-        hits = np.where(eligible, -best_key % scale, 1)
-        ranked_best = np.where(eligible, (best_key + hits) // scale, NO_MARGIN).reshape(n_rows, n)
-        position = np.where(eligible, self.starts + hits - 1, 0).reshape(n_rows, n)
+        hits, position = _best_in_groups(
+            margin, self.hits, first, self.starts, self.sizes, ranking.row.size
+        )
+        eligible = (self.sizes > counts // 2).reshape(n_rows, n)
+        ranked_best = np.where(
+            eligible, 2 * hits - self.n_above[position] if total else 0, NO_MARGIN
+        )
         last = np.where(counts > self.sizes, 2 * counts - ranking.row.size, NO_MARGIN)
         c = np.argmax(np.maximum(ranked_best, last), axis=1)  # ties: the lower class
         from_ranked = ranked_best[rows, c] >= last[rows, c]
@@ -219,6 +246,34 @@ class _RowGroups:
         highs = np.where(self.sizes > 0, grouped[self.starts].reshape(n_rows, n), low)
         lows = np.where(outside > 0, low, grouped[last].reshape(n_rows, n))
         return class_statistics_from(sums, lows, highs, classes.counts, ranking.row.size)
+
+
+def _best_in_groups(
+    value: np.ndarray,
+    hits: np.ndarray,
+    first: np.ndarray,
+    starts: np.ndarray,
+    sizes: np.ndarray,
+    n_images: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each (row, class) group, the position from `first` to the group's end with the
+    largest integer `value`, ties to the earlier one (fewer `hits`: a higher threshold):
+    its hits and its flat position, each (rows, classes). Groups with no such position get
+    hits 1 and position 0 (the caller masks them)."""
+    scale = n_images + 1  # more than any number of hits
+    total = value.size
+    key = np.empty(total + 1, dtype=np.int64)
+    np.multiply(value, scale, out=key[:-1])
+    key[:-1] -= hits
+    key[-1] = 0
+    end = starts + sizes.ravel()
+    bounds = np.empty(2 * first.size, dtype=np.intp)
+    bounds[0::2], bounds[1::2] = np.minimum(first, total), end
+    best_key = np.maximum.reduceat(key, bounds)[0::2]
+    found = first < end
+    best_hits = np.where(found, -best_key % scale, 1)
+    position = np.where(found, starts + best_hits - 1, 0)
+    return best_hits.reshape(sizes.shape), position.reshape(sizes.shape)
 
 
 def _at_last_run(last, low_class, ranking: UnitRanking, classes) -> BestThresholds:

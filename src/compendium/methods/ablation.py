@@ -206,7 +206,8 @@ class _Tail:
             return base
         out = base.clone()
         for chunk in rows.split(batch):
-            out[chunk] = self.finish(self.pre[chunk] - self.share(chunk, index))
+            pre = self.pre[chunk]  # a copy: the stored output stays as it is
+            out[chunk] = self.finish(pre.sub_(self.share(chunk, index)))
         return out
 
 

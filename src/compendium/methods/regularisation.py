@@ -284,7 +284,9 @@ def sweep_measures(
     data = load_fashion_mnist(split)
     data = data.subset(n_images) if n_images else data
     paths = layer_paths(trained.model)
-    path = activation_path(f"{trained.name}-{cache_key(layers)}", data.name, keep)
+    # named by the weights too, so that a network trained again never meets an old recording
+    name = f"{trained.name}-{trained.weights_sha256[:12]}-{cache_key(layers)[:8]}"
+    path = activation_path(name, data.name, keep)
     provenance = {
         "model": trained.name,
         "weights_sha256": trained.weights_sha256,
