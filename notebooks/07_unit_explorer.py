@@ -112,7 +112,7 @@ chart
 #   What happens to the false alarms on the way?
 # - Switch to the unit with the best maximum informedness and compare the two jitterplots.
 #   Which of the two would you rather call a detector of its class, and which of the
-#   measures on the right agree with you?
+#   measures below the top images agree with you?
 # - Pick a class that is not the unit's own. Where does the best threshold for it (the
 #   green rule) lie now, and how large is the informedness there? Can a unit be
 #   informative about one class and say little about the others?

@@ -62,6 +62,7 @@ sweep_n_train = 20000  # training images of each regularised training (None: all
 sweep_layers = None  # layers whose SI is regularised (None: `layers`)
 sweep_summary = "max"  # a conv unit's number per image in SI: "max" (as recorded) or "mean"
 fast = True  # ablate from stored activations where the network allows
+include_silent = False  # keep units that never respond in the summaries (the book's policy: no)
 memory_gb = 0.5  # working memory of the measures
 threads = 2  # CPU threads of the trainings
 seed = 0  # seed of the random units and of the permutations
@@ -92,6 +93,7 @@ page.setup(
         "sweep_layers": sweep_layers,
         "sweep_summary": sweep_summary,
         "fast": fast,
+        "include_silent": include_silent,
         "memory_gb": memory_gb,
         "threads": threads,
         "seed": seed,
@@ -114,6 +116,7 @@ plan = chapter.ChapterPlan.from_parameters(
     material_drop=material_drop,
     predictive_rho=predictive_rho,
     fast=fast,
+    include_silent=include_silent,
     seed=seed,
     threads=threads,
 )
@@ -145,6 +148,8 @@ measures = (
     if run is not None
     else None
 )
+split = chapter.silent_split(measures, plan)  # the book's policy for units that never respond
+kept = split.kept if split is not None else None
 
 # %% tags=["remove-input"]
 if run is not None:
@@ -153,6 +158,10 @@ if run is not None:
     display(csv_download(chapter.timing_table(run), "ch7-ablation-timing"))
     display(csv_download(run.table, "ch7-single-unit-ablation", "Every unit's ablation as CSV:"))
 
+# %% tags=["remove-input"]
+if split is not None and split.note():
+    display(Markdown(split.note()))
+
 # %% [markdown]
 # A unit's *own class* is the class a measure names: below, the class of its maximum
 # informedness and, separately, the class of its top-60 precision. Per layer, the loss of
@@ -160,9 +169,7 @@ if run is not None:
 # classes, and a sign-flip test of that difference (losses in accuracy, as shares of 1):
 
 # %%
-summary = chapter.single_unit_summary(
-    run, measures, n_permutations=plan.n_permutations, seed=plan.seed
-)
+summary = chapter.single_unit_summary(run, kept, n_permutations=plan.n_permutations, seed=plan.seed)
 
 # %% tags=["remove-input"]
 if summary is not None:
@@ -175,7 +182,7 @@ if summary is not None:
 # damage is that of the class the measure names; hover a point for its unit):
 
 # %%
-points = chapter.damage_points(run, measures)
+points = chapter.damage_points(run, kept)
 chapter.damage_chart(points, run)
 
 # %% [markdown]
@@ -184,9 +191,11 @@ chapter.damage_chart(points, run)
 # For each k, the k units ranked highest by each measure are silenced together, against k
 # units drawn at random (several draws; the grey band is their mean ± 2 SD). If selective
 # units carried the network, silencing them would cost more than silencing random ones.
+# Silent units come last in every ranking (silencing them changes nothing); the random
+# draws may include them, as any unit of the layer.
 
 # %%
-top_k = chapter.top_k_runs(run, measures, plan, model_id)
+top_k = chapter.top_k_runs(run, chapter.ranking_measures(split), plan, model_id)
 k_summary = chapter.top_k_summary(top_k[0] if top_k is not None else None)
 missing = chapter.describe_missing_rankings(plan, measures)
 if missing:
@@ -208,7 +217,7 @@ if k_summary is not None:
 # more selective).
 
 # %%
-found = chapter.correlations(run, measures, plan)
+found = chapter.correlations(run, kept, plan)
 
 # %% tags=["remove-input"]
 if found is not None:

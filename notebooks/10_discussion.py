@@ -51,6 +51,7 @@ from compendium.build import stages
 from compendium.build.pipeline import chapter_parameters
 from compendium.build.profiles import load_profile, source
 from compendium.chapters import discussion, page, paper
+from compendium.chapters.downloads import csv_download
 from compendium.util.cache import cache_dir
 
 page.setup(
@@ -123,20 +124,31 @@ display(Markdown(discussion.describe_silent_units(networks, include_silent)))
 # (ch-discussion-table)=
 # ## Every network at the three bars
 #
-# One row per network and layer: whether the layer is hidden or the output layer, the
-# classes, the units measured, the silent ones, the units counted, and how many of those
-# clear each bar (grandmother units, detectors on the reasonable reading, Zhou detectors).
-# "Zhou detectors that are not detectors" counts the units that pass the precision test
-# but not the reasonable bar: the kind of unit the paper calls mischaracterised (its
-# Monarch butterfly unit of Fig. 4). The last column is the paper's count of grandmother units in the AlexNet layer
-# of the same name; the paper gives no count at the other two bars.
+# The networks, each with the key that stands for it in the table of counts below, and
+# their classes:
 
 # %%
 counts = discussion.discussion_counts(networks, include_silent=include_silent)
 table = discussion.discussion_table(counts, networks, reported)
+legend, by_layer = discussion.page_tables(table)
 
 # %% tags=["remove-input"]
-table.style.format({c: "{:,.0f}" for c in table.columns if c not in ("role", "classes")}, na_rep="")
+legend
+
+# %% [markdown]
+# One row per network (by its key) and layer: whether the layer is hidden or the output
+# layer, the units measured, the silent ones, the units counted, and how many of those
+# clear each bar, numbered as above: **bar 1** counts grandmother units, **bar 2**
+# detectors on the reasonable reading, **bar 3** Zhou detectors. **bar 3, not 2** counts
+# the units that pass the precision test but not the reasonable bar: the kind of unit the
+# paper calls mischaracterised (its Monarch butterfly unit of Fig. 4). The last column,
+# **paper: bar 1**, is the paper's count of grandmother units in the AlexNet layer of the
+# same name; the paper gives no count at the other two bars. The download holds both
+# tables in one, with the networks' names and the columns' long titles.
+
+# %% tags=["remove-input"]
+display(by_layer.style.format({c: "{:,.0f}" for c in by_layer.columns if c != "role"}, na_rep=""))
+display(csv_download(table, "ch10-bars"))
 
 # %% [markdown]
 # Network by network, what the counts say:

@@ -408,3 +408,28 @@ def test_a_finding_that_holds_in_some_layers_only_is_called_partly():
     table = chapter.related_findings(reported, shown)
     assert set(table.loc[table["this run"].str.startswith("in some layers"), "same"]) == {"partly"}
     assert "it agrees in some layers only on" in chapter.describe_related(table)
+
+
+def test_silent_units_are_left_out_of_the_summaries_and_ranked_last():
+    measures = pd.DataFrame(
+        {
+            "layer": "fc6",
+            "unit": [0, 1, 2, 3],
+            "localist_gap": [-0.5, -0.2, -0.9, 0.0],  # unit 3 is silent: a gap of 0
+            "mi_recall": [0.8, 0.7, 0.6, 1.0],
+            "mi_specificity": [0.9, 0.8, 0.7, 0.0],
+        }
+    )
+    plan = chapter.ChapterPlan.from_parameters(layers=["fc6"])
+    split = chapter.silent_split(measures, plan)
+    assert split.silent["unit"].tolist() == [3] and 3 not in split.kept["unit"].tolist()
+    assert ab.ranked_units(chapter.ranking_measures(split), "localist_gap").tolist() == [1, 0, 2, 3]
+    kept_too = chapter.silent_split(
+        measures, chapter.ChapterPlan.from_parameters(layers=["fc6"], include_silent=True)
+    )
+    assert ab.ranked_units(chapter.ranking_measures(kept_too), "localist_gap").tolist() == [
+        3,
+        1,
+        0,
+        2,
+    ]

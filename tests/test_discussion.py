@@ -200,6 +200,28 @@ def test_the_table_puts_the_papers_grandmother_counts_beside_chapter_2s_layers()
     assert table.loc[("net", "fc6"), "classes"] == "10 classes"
 
 
+def test_the_pages_two_tables_hold_every_value_of_the_table_under_short_titles():
+    reported = paper.reported()
+    networks = [
+        measured_network(*planted_detector_data(planted), name=name)
+        for planted, name in ((True, "a network with a long name"), (False, "another one"))
+    ]
+    counts = discussion.discussion_counts(networks)
+    table = discussion.discussion_table(counts, networks, reported)
+    legend, by_layer = discussion.page_tables(table)
+    assert legend.to_dict("index") == {
+        "N1": {"network": "a network with a long name", "classes": "10 classes"},
+        "N2": {"network": "another one", "classes": "10 classes"},
+    }
+    assert by_layer.index.tolist() == [("N1", "fc6"), ("N2", "fc6")]
+    assert max(len(title) for title in by_layer.columns) <= 12
+    long_titles = [c for c in table.columns if c != "classes"]
+    assert by_layer.shape == (len(table), len(long_titles))
+    rebuilt = by_layer.set_axis(long_titles, axis=1).set_axis(table.index, axis=0)
+    pd.testing.assert_frame_equal(rebuilt, table[long_titles])
+    assert by_layer.loc[("N1", "fc6"), "bar 2"] == 1 and by_layer.loc[("N2", "fc6"), "bar 2"] == 0
+
+
 def test_the_papers_findings_come_from_its_numbers():
     reported = paper.reported()
     found = discussion.paper_findings(reported)

@@ -280,6 +280,16 @@ def test_with_many_classes_the_jitterplot_has_a_row_for_the_chosen_class_and_one
     assert rows["axis"]["values"] == [0.5, 1.5] and "others" in rows["axis"]["labelExpr"]
 
 
+def test_explorer_panels_are_stacked_to_fit_the_books_content_column(store):
+    spec = explorer.explorer_chart(built(store)).to_dict()
+    assert "hconcat" not in json.dumps(spec)  # nothing side by side: one column of panels
+    widths = [panel["width"] for panel in spec["vconcat"]]
+    assert len(widths) == 4
+    assert widths[0] == explorer.JITTER_WIDTH
+    # the jitterplot's class labels take about 90 pixels left of it
+    assert max(widths[0] + 90, *widths[1:]) <= explorer.CHART_WIDTH
+
+
 def test_explorer_shortcuts_name_the_most_precise_and_most_informative_units(store):
     data = built(store)
     table = measure_selection(store, unit_selection(store, ["conv5", "fc6"]), top=(60, 100))

@@ -235,6 +235,15 @@ def test_more_permutations_than_the_budget_holds_are_refused_naming_the_budget()
     assert "--memory" in str(error.value) and "n_permutations=" in str(error.value)
 
 
+def test_more_images_than_the_integer_keys_hold_are_refused(monkeypatch):
+    from compendium.measures import null as null_module
+
+    x, labels = awkward_layer()
+    monkeypatch.setattr(null_module, "MAX_NULL_IMAGES", 100)
+    with pytest.raises(NullInputError, match="at most 100 images; got 240"):
+        permutation_null(x, labels, n_permutations=5)
+
+
 def test_labels_of_one_class_and_bad_seeds_are_refused():
     x, _ = awkward_layer()
     with pytest.raises(MeasureInputError, match="at least 2 classes"):

@@ -100,6 +100,7 @@ class ChapterPlan:
     material_drop: float = 0.01
     predictive_rho: float = 0.3
     fast: bool = True
+    include_silent: bool = False
     seed: int = 0
     threads: int = 2
 
@@ -128,6 +129,7 @@ class ChapterPlan:
                 values.get("predictive_rho", cls.predictive_rho), "predictive_rho"
             ),
             fast=bool(values.get("fast", True)),
+            include_silent=bool(values.get("include_silent", False)),
             seed=int(values.get("seed", 0)),
             threads=_count(values.get("threads", cls.threads), "threads"),
         )
@@ -256,6 +258,34 @@ def layer_measures(path, layers: Sequence[str], cache_dir, memory_gb: float = 0.
         progress=False,
     )
     return ab.with_detector_margin(table)
+
+
+def silent_split(measures: pd.DataFrame | None, plan: ChapterPlan) -> detectors.SilentUnits | None:
+    """The book's policy for silent units (`compendium.chapters.detectors.leave_out_silent`):
+    units that give every image the same activation are left out of the summaries,
+    correlations and charts unless the plan includes them (their measures say nothing
+    about selectivity, and silencing them changes nothing)."""
+    if measures is None:
+        return None
+    return detectors.leave_out_silent(measures, plan.include_silent)
+
+
+def ranking_measures(split: detectors.SilentUnits | None) -> pd.DataFrame | None:
+    """The measures the top-k sweeps rank by: silent units left out of the rankings (their
+    values set to NaN, so they come last), unless the policy keeps them."""
+    if split is None:
+        return None
+    every = pd.concat([split.kept, split.silent]) if not split.included else split.kept
+    columns = [c for c in ab.RANKINGS if c in every.columns]
+    every = every.copy()
+    if not split.included:
+        every.loc[split.silent.index, columns] = np.nan
+    return every.sort_values(["layer", "unit"], key=_layer_order(every)).reset_index(drop=True)
+
+
+def _layer_order(table: pd.DataFrame):
+    order = {layer: k for k, layer in enumerate(dict.fromkeys(table["layer"]))}
+    return lambda column: column.map(order) if column.name == "layer" else column
 
 
 def available_rankings(plan: ChapterPlan, measures: pd.DataFrame) -> list[str]:

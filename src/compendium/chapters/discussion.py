@@ -51,7 +51,9 @@ __all__ = [
     "describe_why",
     "discussion_counts",
     "discussion_table",
+    "network_keys",
     "other_cnn_networks",
+    "page_tables",
     "recurrent_networks",
 ]
 
@@ -387,6 +389,42 @@ def discussion_table(
     classes = {n.name: n.classes for n in networks}
     table.insert(1, "classes", [classes[name] for name in table.index.get_level_values(0)])
     return table
+
+
+#: The page's short column titles for `discussion_table`'s columns (the bars by number, as
+#: `describe_bars` numbers them); the CSV download keeps the long ones.
+SHORT_TITLES = {
+    detectors.COUNT_TITLES["grandmother"]: "bar 1",
+    detectors.COUNT_TITLES["detector"]: "bar 2",
+    detectors.COUNT_TITLES["zhou"]: "bar 3",
+    detectors.COUNT_TITLES["zhou_only"]: "bar 3, not 2",
+    "paper: grandmother units": "paper: bar 1",
+}
+
+
+def network_keys(table: pd.DataFrame) -> dict[str, str]:
+    """A short key (``N1``, ``N2``, ...) for each network of `discussion_table`, in its order."""
+    names = dict.fromkeys(table.index.get_level_values("network"))
+    return {name: f"N{i}" for i, name in enumerate(names, start=1)}
+
+
+def page_tables(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`discussion_table` as two tables narrow enough for the page: the networks (key,
+    name, classes) and the counts by key and layer under `SHORT_TITLES`. Together they
+    hold every value of `table`."""
+    keys = network_keys(table)
+    networks = table.index.get_level_values("network")
+    legend = (
+        pd.DataFrame({"network": networks, "classes": table["classes"].to_numpy()})
+        .drop_duplicates("network")
+        .assign(key=lambda frame: frame["network"].map(keys))
+        .set_index("key")
+    )
+    counts = table.drop(columns="classes").rename(columns=SHORT_TITLES)
+    counts.index = pd.MultiIndex.from_arrays(
+        [networks.map(keys), table.index.get_level_values("layer")], names=["key", "layer"]
+    )
+    return legend, counts
 
 
 def _paper_localist(reported: pd.DataFrame) -> pd.DataFrame:

@@ -81,6 +81,12 @@ MAX_ROWS = 20
 MAX_STEPS = 200
 #: The issue's limit on the explorer page's weight (bytes), its chart and libraries together.
 WEIGHT_LIMIT = 10_000_000
+#: The widest the explorer may draw (pixels): the book's content column at 1280 px, less room.
+CHART_WIDTH = 680
+#: Width of the explorer's jitterplot (its class labels take about 90 pixels more).
+JITTER_WIDTH = 560
+#: Width of a text panel of the explorer (its live numbers, its measures).
+PANEL_WIDTH = 520
 #: Colours: the slider's threshold, the class's best threshold, the top-N cut.
 SLIDER_COLOUR = "#111111"
 BEST_COLOUR = THRESHOLD_COLOURS[1]
@@ -628,7 +634,8 @@ def _text_lines(lines: Sequence[tuple[str, str]], width: int) -> alt.LayerChart:
 def _readout(controls: _Controls, top_n: int) -> alt.LayerChart:
     """The live numbers at the slider's threshold for the chosen class, a line each."""
     lines = _readout_lines(controls, top_n)
-    chart = _text_lines([(f"line{i}", colour) for i, (_, colour) in enumerate(lines)], 360)
+    lines_shown = [(f"line{i}", colour) for i, (_, colour) in enumerate(lines)]
+    chart = _text_lines(lines_shown, PANEL_WIDTH)
     chart = _cells(_on_unit(chart, controls), controls)
     return (
         chart.transform_calculate(
@@ -840,7 +847,7 @@ def _measures_panel(data: ExplorerData, controls: _Controls) -> alt.LayerChart:
             text += f" + ({when} ? ' (' + class_names[{own}] + ')' : '')"
             j += 1
         lines[f"m{i}"] = text
-    chart = _text_lines([(name, "#222222") for name in lines], 330)
+    chart = _text_lines([(name, "#222222") for name in lines], PANEL_WIDTH)
     return (
         _on_unit(chart, controls, threshold=False)
         .transform_calculate(**lines)
@@ -855,7 +862,8 @@ def _inline(table: pd.DataFrame) -> alt.InlineData:
 
 def explorer_chart(data: ExplorerData, level: int | None = None) -> alt.VConcatChart:
     """The explorer: one chart of the chosen unit's jitterplot by class, its top images, the
-    live numbers at the slider's threshold and its measures, with a unit chooser (a list
+    live numbers at the slider's threshold and, below them, its measures (one column, so
+    that the chart fits the book's content column, `CHART_WIDTH`), with a unit chooser (a list
     with three shortcuts, and a box to type a unit's name), a class chooser and a threshold
     slider. `level` is the slider's starting threshold (default: a quarter of the way)."""
     levels = data.levels
@@ -869,12 +877,12 @@ def explorer_chart(data: ExplorerData, level: int | None = None) -> alt.VConcatC
     names = data.units["name"].tolist()
     params = _explorer_params(data, names, levels // 4 if level is None else level)
     jitter = alt.layer(_rules(controls), _explorer_points(data, controls)).properties(
-        width=600,
+        width=JITTER_WIDTH,
         height=max(26 * _jitter_rows(data)[0], 120),
         title=_panel_title(
             [
                 "Every image of the unit, by class (the chosen class in blue)",
-                f"rules: the slider's threshold (black), the class's best threshold (green), "
+                "rules: the slider's threshold (black), the class's best threshold (green),",
                 f"the top-{data.top_n} cut (red)",
             ]
         ),
@@ -888,7 +896,8 @@ def explorer_chart(data: ExplorerData, level: int | None = None) -> alt.VConcatC
     chart = alt.vconcat(
         jitter,
         _top_images(data, controls),
-        alt.hconcat(_readout(controls, data.top_n), _measures_panel(data, controls), spacing=30),
+        _readout(controls, data.top_n),
+        _measures_panel(data, controls),
         data=_inline(data.units.drop(columns=["layer", "unit"])),
         spacing=24,
         title=alt.TitleParams(alt.ExprRef(header), anchor="start", fontSize=FONT_SIZE + 4),

@@ -82,6 +82,10 @@ FIXED_SHARE = 0.5
 #: The drivers' name for "this unit gives every image the same value".
 CONSTANT = "_constant"
 
+#: Most images a null handles: the integer keys that order a class's thresholds
+#: (`compendium.measures._rows`) reach n_images ** 3, which must fit in 64 bits.
+MAX_NULL_IMAGES = 2_000_000
+
 #: Bump when a change here changes what a null gives (cached nulls carry it in their key).
 NULL_CODE_VERSION = 2
 
@@ -253,6 +257,11 @@ def permutation_null(
     the units being measured. A budget that cannot hold them is an error that names it.
     """
     shape = _check_shape(activations)
+    if shape[0] > MAX_NULL_IMAGES:
+        raise NullInputError(
+            f"the permutation null handles at most {MAX_NULL_IMAGES:,} images; got "
+            f"{shape[0]:,}: measure a subset of the images (e.g. the first per class)"
+        )
     classes = ClassIndex.from_labels(labels, shape[0], n_classes)
     top = _check_top(top, shape[0])
     k = _check_permutations(n_permutations)
