@@ -154,7 +154,9 @@ kept = split.kept if split is not None else None
 # %% tags=["remove-input"]
 if run is not None:
     display(Markdown(chapter.describe_timing(run)))
-    display(chapter.timing_table(run).style.format(precision=3).hide(axis="index"))
+    display(
+        page.compact(chapter.timing_table(run), ("threads", "load_average", "read from cache now"))
+    )
     display(csv_download(chapter.timing_table(run), "ch7-ablation-timing"))
     display(csv_download(run.table, "ch7-single-unit-ablation", "Every unit's ablation as CSV:"))
 
@@ -173,7 +175,19 @@ summary = chapter.single_unit_summary(run, kept, n_permutations=plan.n_permutati
 
 # %% tags=["remove-input"]
 if summary is not None:
-    display(summary.style.format(precision=4).hide(axis="index"))
+    display(
+        page.compact(
+            summary,
+            (
+                "intact accuracy",
+                "largest drop",
+                "largest-drop unit",
+                "largest class drop",
+                "its unit and class",
+            ),
+            4,
+        )
+    )
     display(csv_download(summary, "ch7-single-units"))
     display(Markdown(chapter.describe_single_units(summary, plan.material_drop)))
 
@@ -221,7 +235,11 @@ found = chapter.correlations(run, kept, plan)
 
 # %% tags=["remove-input"]
 if found is not None:
-    display(chapter.correlation_table(found))
+    display(
+        chapter.correlation_table(found).style.set_table_styles(
+            [{"selector": "", "props": [("font-size", "0.8em")]}]
+        )
+    )
     display(csv_download(chapter.correlation_table(found), "ch7-correlations"))
     display(Markdown(chapter.describe_correlations(found, plan.predictive_rho)))
 
@@ -251,7 +269,7 @@ pooled = chapter.pooled_sweep(sweep)
 # %% tags=["remove-input"]
 if models is not None:
     display(Markdown(chapter.describe_sweep_timing(chapter.sweep_timing(models))))
-    display(chapter.sweep_timing(models).style.format(precision=3).hide(axis="index"))
+    display(page.compact(chapter.sweep_timing(models), ("threads", "load_average")))
     display(csv_download(chapter.sweep_timing(models), "ch7-sweep-training"))
 
 # %%
@@ -265,7 +283,22 @@ chapter.sweep_chart(pooled, sweep)
 
 # %% tags=["remove-input"]
 if sweep is not None:
-    display(sweep.style.format(precision=3).hide(axis="index"))
+    display(
+        page.compact(
+            sweep,
+            (
+                "regularised",
+                "units",
+                "counted",
+                "Zhou detectors that are not detectors",
+                "ccmas_classmean",
+                "ccmas",
+                "precision_60",
+                "recall_p100",
+                "mi_false_alarm",
+            ),
+        )
+    )
     display(csv_download(sweep, "ch7-alpha-sweep"))
     display(Markdown(chapter.describe_sweep(sweep)))
 
@@ -294,8 +327,9 @@ display(Markdown(chapter.describe_related(related)))
 
 # %% tags=["remove-input"]
 if summary is not None:
-    display(chapter.hurts_own_class(summary).style.hide(axis="index"))
-    display(csv_download(chapter.hurts_own_class(summary), "ch7-hurts-its-class"))
+    hurts = chapter.hurts_own_class(summary, plan.material_drop)
+    display(hurts.style.hide(axis="index"))
+    display(csv_download(hurts, "ch7-hurts-its-class"))
 
 # %% [markdown]
 # **Why this run can differ from the studies.** They silenced units of networks trained on

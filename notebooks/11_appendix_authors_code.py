@@ -37,6 +37,7 @@ from IPython.display import Markdown, display
 from compendium.build import stages
 from compendium.chapters import alexnet, page, paper
 from compendium.chapters import authors_code as appendix
+from compendium.chapters.downloads import csv_download
 from compendium.util.cache import cache_dir
 
 page.setup(
@@ -60,7 +61,8 @@ reported = paper.reported()
 # leave nothing to measure.
 
 # %% tags=["remove-input"]
-appendix.differences_legend().style.hide(axis="index")
+display(appendix.differences_legend().style.hide(axis="index"))
+display(csv_download(appendix.differences_legend(), "appendix-a-differences"))
 
 # %% [markdown]
 # Where the description of the code leaves a detail open, the re-implementation takes one
@@ -102,9 +104,14 @@ summary = appendix.difference_table(unit_table, top)
 # only the units whose class changes.
 
 # %% tags=["remove-input"]
-appendix.value_changes(summary).style.format(precision=3, na_rep="").format(
-    "{:,.0f}", subset=["units", "units that change"]
-).hide(axis="index")
+display(
+    appendix.value_changes(summary)
+    .style.format(precision=3, na_rep="")
+    .format("{:,.0f}", subset=["units", "units that change"])
+    .hide(axis="index")
+)
+display(csv_download(appendix.value_changes(summary), "appendix-a-value-changes"))
+display(csv_download(unit_table, "appendix-a-every-unit", "Every unit, each way, as CSV:"))
 
 # %% [markdown]
 # Whether a change matters depends on whether it moves a unit across a line that someone
@@ -115,9 +122,13 @@ appendix.value_changes(summary).style.format(precision=3, na_rep="").format(
 # many change verdict.
 
 # %% tags=["remove-input"]
-appendix.verdict_changes(summary).style.format(na_rep="").format(
-    "{:,.0f}", subset=["units", "pass: spec", "pass: authors' way", "verdict flips"]
-).hide(axis="index")
+display(
+    appendix.verdict_changes(summary)
+    .style.format(na_rep="")
+    .format("{:,.0f}", subset=["units", "pass: spec", "pass: authors' way", "verdict flips"])
+    .hide(axis="index")
+)
+display(csv_download(appendix.verdict_changes(summary), "appendix-a-verdict-changes"))
 
 # %% [markdown]
 # ## What each difference does in this run
@@ -148,7 +159,10 @@ for text in (
 # (facts 1-5), with the paper's beside them:
 
 # %% tags=["remove-input"]
-appendix.recall_p100_beside_paper(unit_table, reported).style.format("{:.4f}", na_rep="")
+display(appendix.recall_p100_beside_paper(unit_table, reported).style.format("{:.4f}", na_rep=""))
+display(
+    csv_download(appendix.recall_p100_beside_paper(unit_table, reported), "appendix-a-recall-p100")
+)
 
 # %% [markdown]
 # (ch-authors-code-rerun)=

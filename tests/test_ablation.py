@@ -271,7 +271,9 @@ def test_bad_regularisation_settings_are_refused():
 
 
 def test_the_chapter_plan_names_each_bad_parameter():
-    assert chapter.ChapterPlan.from_parameters().alphas == (-1.0, -0.3, 0.0, 0.3, 1.0)
+    plan = chapter.ChapterPlan.from_parameters()
+    assert plan.alphas == (-1.0, -0.3, 0.0, 0.3, 1.0) and plan.sweep_n_train == 20000
+    assert chapter.ChapterPlan.from_parameters(sweep_n_train=None).sweep_n_train is None
     for bad, match in (
         ({"layers": "fc6"}, "layers must be a list"),
         ({"n_random": 0}, "n_random must be a whole number"),
@@ -311,9 +313,10 @@ def test_the_single_unit_verdicts_follow_the_numbers():
     )
     text = chapter.describe_single_units(harmless, 0.01)
     assert "No single unit costs more than 1.00 points" in text and "In fc6" in text
-    yes = chapter.hurts_own_class(harmless).iloc[0, 1]
-    no = chapter.hurts_own_class(pd.DataFrame([summary_row(p=0.4)])).iloc[0, 1]
-    assert yes.startswith("yes:") and no.startswith("no:")
+    yes = chapter.hurts_own_class(harmless, 0.01).iloc[0, 1]
+    slightly = chapter.hurts_own_class(pd.DataFrame([summary_row(own=0.002)]), 0.01).iloc[0, 1]
+    no = chapter.hurts_own_class(pd.DataFrame([summary_row(p=0.4)]), 0.01).iloc[0, 1]
+    assert yes.startswith("yes:") and slightly.startswith("slightly:") and no.startswith("no:")
 
 
 def test_the_related_findings_are_judged_from_this_runs_numbers():
@@ -376,7 +379,7 @@ def test_the_top_k_verdict_compares_with_random_units():
     rows.append(("fc6", "precision_60", 8, 0.80, np.nan, 1))
     summary = pd.DataFrame(rows, columns=["layer", "ranking", "k", "accuracy", "sd", "draws"])
     text = chapter.describe_top_k(summary)
-    assert "ranking by CCMAS costs more accuracy than random units" in text
+    assert "ranking by CCMAS (60.0%) costs more accuracy than random units" in text
     assert "ranking by precision (top 60) costs as much as random units" in text
 
 

@@ -118,10 +118,12 @@ class ChapterPlan:
             n_permutations=_count(
                 values.get("n_permutations", cls.n_permutations), "n_permutations"
             ),
-            n_images=_optional_count(values.get("n_images"), "n_images"),
+            n_images=_optional_count(values.get("n_images", cls.n_images), "n_images"),
             alphas=_alphas(values.get("alphas", cls.alphas)),
             sweep_epochs=_count(values.get("sweep_epochs", cls.sweep_epochs), "sweep_epochs"),
-            sweep_n_train=_optional_count(values.get("sweep_n_train"), "sweep_n_train"),
+            sweep_n_train=_optional_count(
+                values.get("sweep_n_train", cls.sweep_n_train), "sweep_n_train"
+            ),
             sweep_layers=_names(sweep, "sweep_layers"),
             sweep_summary=str(values.get("sweep_summary", cls.sweep_summary)),
             material_drop=_share(values.get("material_drop", cls.material_drop), "material_drop"),
@@ -426,22 +428,30 @@ def describe_single_units(summary: pd.DataFrame | None, material_drop: float) ->
     return f"**This run.** {text[0].upper()}{text[1:]}. {overall}"
 
 
-def hurts_own_class(summary: pd.DataFrame | None) -> pd.DataFrame | None:
+def hurts_own_class(
+    summary: pd.DataFrame | None, material_drop: float = 0.01
+) -> pd.DataFrame | None:
     """For the Discussion chapter's table: per layer, "does ablating it hurt its class?",
-    from `single_unit_summary` (own class by max informedness): yes when the own class
-    loses more than the others on average, with a sign-flip p below .05."""
+    from `single_unit_summary` (own class by max informedness): "yes" when the own class
+    loses more than the others on average (sign-flip p below .05) and the loss exceeds
+    `material_drop`; "slightly" when it is more but not by that much; "no" otherwise."""
     if summary is None or summary.empty:
         return None
     mi = summary[summary["own class by"] == summary["own class by"].iloc[0]]
     rows = []
     for _, r in mi.iterrows():
-        yes = r["mean own-class drop"] > r["mean other-class drop"] and r["p"] < ALPHA_LEVEL
+        more = r["mean own-class drop"] > r["mean other-class drop"] and r["p"] < ALPHA_LEVEL
+        answer = "no"
+        if more:
+            answer = "yes" if r["mean own-class drop"] > material_drop else "slightly"
         rows.append(
             {
                 "layer": r["layer"],
                 "does ablating it hurt its class": (
-                    f"{'yes' if yes else 'no'}: own class {_points(r['mean own-class drop'])}, "
-                    f"others {_points(r['mean other-class drop'])} ({_p_text(r['p'])})"
+                    f"{answer}: own class {_points(r['mean own-class drop'])}, others "
+                    f"{_points(r['mean other-class drop'])} ({_p_text(r['p'])}"
+                    + (f"; at most {_points(material_drop)}" if answer == "slightly" else "")
+                    + ")"
                 ),
             }
         )
@@ -516,7 +526,7 @@ def damage_chart(points: pd.DataFrame | None, run: AblationRun | None) -> alt.Ch
             ],
         )
         .add_params(choice)
-        .properties(width=WIDTH // 3, height=HEIGHT)
+        .properties(width=(WIDTH - 90) // 3, height=HEIGHT)
         .facet(column=alt.Column("layer:N", title=None, sort=list(dict.fromkeys(data["layer"]))))
         .resolve_scale(x="independent")
         .properties(title="Does a more selective unit matter more for its class?")
@@ -588,9 +598,10 @@ def describe_top_k(summary: pd.DataFrame | None) -> str | None:
         rand = at.loc["random"]
         low, high = rand["accuracy"] - 2 * rand["sd"], rand["accuracy"] + 2 * rand["sd"]
         named = at.drop(index="random")
-        worse = [LABELS.get(r, r) for r in named.index[named["accuracy"] < low]]
-        better = [LABELS.get(r, r) for r in named.index[named["accuracy"] > high]]
-        same = [LABELS.get(r, r) for r in named.index if LABELS.get(r, r) not in worse + better]
+        worse = [_with_accuracy(r, named) for r in named.index[named["accuracy"] < low]]
+        better = [_with_accuracy(r, named) for r in named.index[named["accuracy"] > high]]
+        outside = set(named.index[(named["accuracy"] < low) | (named["accuracy"] > high)])
+        same = [LABELS.get(r, r) for r in named.index if r not in outside]
         groups = [
             (
                 worse,
@@ -611,6 +622,10 @@ def describe_top_k(summary: pd.DataFrame | None) -> str | None:
             f"draws); {said}"
         )
     return "**This run.** " + ". ".join(p[0].upper() + p[1:] for p in parts) + "."
+
+
+def _with_accuracy(ranking: str, at: pd.DataFrame) -> str:
+    return f"{LABELS.get(ranking, ranking)} ({at.loc[ranking, 'accuracy']:.1%})"
 
 
 def top_k_chart(summary: pd.DataFrame | None) -> alt.FacetChart | None:
@@ -654,7 +669,7 @@ def top_k_chart(summary: pd.DataFrame | None) -> alt.FacetChart | None:
     )
     return (
         alt.layer(band, lines, data=_inline(data))
-        .properties(width=WIDTH // 3, height=HEIGHT + 40)
+        .properties(width=(WIDTH - 90) // 3, height=HEIGHT + 40)
         .facet(column=alt.Column("layer:N", title=None, sort=list(dict.fromkeys(data["layer"]))))
         .resolve_scale(x="independent")
         .properties(title="Accuracy with the k most selective units ablated")
@@ -1150,7 +1165,7 @@ def sweep_chart(
                 alt.Tooltip("SI:Q", format=".3f"),
             ],
         )
-        .properties(width=WIDTH // 2, height=HEIGHT)
+        .properties(width=(WIDTH - 60) // 2, height=HEIGHT)
     )
     layers = list(dict.fromkeys(summary["layer"]))
     kinds = ["every unit (silent: 0)", "units that respond"]
@@ -1183,7 +1198,7 @@ def sweep_chart(
                 alt.Tooltip("silent:Q", title="silent units"),
             ],
         )
-        .properties(width=WIDTH // 2, height=HEIGHT)
+        .properties(width=(WIDTH - 60) // 2, height=HEIGHT)
     )
     return (
         alt.hconcat(accuracy, selectivity)

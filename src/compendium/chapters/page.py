@@ -42,6 +42,17 @@ RUN_ENV = "COMPENDIUM_RUN"
 _MEANING = re.compile(r"""(?:\bNone\b|\bnull\b|""|'')\s*(?:[:=]|means)?\s*(?P<meaning>[^;]+)""")
 
 
+def compact(table: pd.DataFrame, drop: tuple[str, ...] = (), precision: int = 3):
+    """A wide table as the page shows it: without the columns in `drop` (its CSV download
+    keeps them), in a smaller font, so that it fits the text column on a projector."""
+    shown = table.drop(columns=[column for column in drop if column in table.columns])
+    return (
+        shown.style.format(precision=precision)
+        .hide(axis="index")
+        .set_table_styles([{"selector": "", "props": [("font-size", "0.8em")]}])
+    )
+
+
 def myst(text: str) -> Markdown:
     """`text` as a Markdown output that the book renders as MyST (directives and roles
     work), where a plain Markdown output would be read as CommonMark."""
