@@ -12,6 +12,7 @@ import pytest
 import torch
 from torch import nn
 
+from compendium.inputs.datasets import FASHION_MNIST_CLASSES
 from compendium.methods import behaviour, observers
 from compendium.methods.behaviour import BehaviourError, Synonyms
 
@@ -341,20 +342,7 @@ def test_torchvision_observers_and_default_synonyms():
     )
     judge = observers.trained_observer(spec)
     assert judge.model(torch.zeros(1, 3, 64, 64)).shape == (1, 1000)
-    fashion = behaviour.default_synonyms(
-        [
-            "T-shirt/top",
-            "Trouser",
-            "Pullover",
-            "Dress",
-            "Coat",
-            "Sandal",
-            "Shirt",
-            "Sneaker",
-            "Bag",
-            "Ankle boot",
-        ]
-    )
+    fashion = behaviour.default_synonyms(list(FASHION_MNIST_CLASSES))
     assert fashion.agree("trainers", "Sneaker")
     plain = behaviour.default_synonyms(["tench, Tinca tinca", "goldfish, Carassius auratus"])
     assert plain.agree("tench", "tench, Tinca tinca") and not plain.agree("tench", "goldfish")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from compendium.util.errors import CompendiumError
@@ -60,6 +60,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def whole_number(flag: str, example: int) -> Callable[[str], int]:
+    """An argparse type for `flag`: a whole number >= 1, refused in one line otherwise."""
+
+    def parse(text: str) -> int:
+        try:
+            count = int(text)
+        except ValueError:
+            count = 0
+        if count < 1:
+            raise argparse.ArgumentTypeError(
+                f"{flag} takes a whole number >= 1, e.g. {example}; got {text!r}"
+            )
+        return count
+
+    return parse
+
+
 # --- measures ------------------------------------------------------------------------------
 
 
@@ -98,7 +115,7 @@ def add_measures(commands: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--workers",
-        type=worker_count,
+        type=whole_number("--workers", 2),
         metavar="N",
         help="threads that measure blocks of units at once (default: every core this "
         "process may use); the table is the same for any N. They share the memory "
@@ -111,7 +128,7 @@ def add_measures(commands: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--permutations",
-        type=permutation_count,
+        type=whole_number("--permutations", 100),
         metavar="K",
         help="also shuffle the labels K times (the spec's default is 100) and add a "
         "<measure>_p column for each measure: the share of shuffles (counting the real "
@@ -126,32 +143,6 @@ def add_measures(commands: argparse._SubParsersAction) -> None:
         "numpy.random.default_rng([S, k])",
     )
     p.set_defaults(func=run_measures)
-
-
-def permutation_count(text: str) -> int:
-    """Parse a number of label shuffles (a whole number >= 1), as argparse wants."""
-    try:
-        count = int(text)
-    except ValueError:
-        count = 0
-    if count < 1:
-        raise argparse.ArgumentTypeError(
-            f"--permutations takes a whole number >= 1, e.g. 100; got {text!r}"
-        )
-    return count
-
-
-def worker_count(text: str) -> int:
-    """Parse a number of workers (a whole number >= 1), as argparse wants."""
-    try:
-        count = int(text)
-    except ValueError:
-        count = 0
-    if count < 1:
-        raise argparse.ArgumentTypeError(
-            f"--workers takes a whole number >= 1, e.g. 2; got {text!r}"
-        )
-    return count
 
 
 def unit_range(text: str) -> slice | None:
@@ -652,7 +643,7 @@ def add_experiment(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--profile", default="default", help="profile (notebooks/params/NAME.yml)")
     p.add_argument(
         "--lists",
-        type=list_count,
+        type=whole_number("--lists", 8),
         metavar="N",
         help="counterbalanced lists (default: the profile's n_lists for chapter 3)",
     )
@@ -664,17 +655,6 @@ def add_experiment(commands: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--device", help="torch device for the AM images (default: cuda if present)")
     p.set_defaults(func=run_experiment)
-
-
-def list_count(text: str) -> int:
-    """Parse a number of lists (a whole number >= 1), as argparse wants."""
-    try:
-        count = int(text)
-    except ValueError:
-        count = 0
-    if count < 1:
-        raise argparse.ArgumentTypeError(f"--lists takes a whole number >= 1, e.g. 8; got {text!r}")
-    return count
 
 
 def run_experiment(args: argparse.Namespace) -> None:
