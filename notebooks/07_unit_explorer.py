@@ -51,7 +51,7 @@ memory_gb = 0.5  # working memory for reading the activation file
 from IPython.display import Markdown, display
 
 from compendium.build import stages
-from compendium.chapters import alexnet, explorer, page
+from compendium.chapters import alexnet, exercises, explorer, page
 from compendium.measures import tables
 from compendium.util.cache import cache_dir
 
@@ -118,3 +118,9 @@ chart
 #   informative about one class and say little about the others?
 # - Draw a few random units from conv5 and from fc7. Is precision of the top 60 high more
 #   often in one layer? Are the false alarms at the best threshold lower there too?
+
+# %% [markdown]
+# ## Exercises
+
+# %% tags=["remove-input"]
+display(exercises.block(explorer.exercises(table, source.class_names, top.sizes[0])))

@@ -72,7 +72,7 @@ from IPython.display import Markdown, display
 
 from compendium.build import profiles, stages
 from compendium.chapters import ablation as chapter
-from compendium.chapters import page, paper
+from compendium.chapters import ablation_exercises, exercises, page, paper
 from compendium.chapters.downloads import csv_download
 from compendium.util.cache import cache_dir
 
@@ -328,7 +328,7 @@ display(Markdown(chapter.describe_related(related)))
 # %% tags=["remove-input"]
 if summary is not None:
     hurts = chapter.hurts_own_class(summary, plan.material_drop)
-    display(hurts.style.hide(axis="index"))
+    display(hurts.drop(columns="answer").style.hide(axis="index"))
     display(csv_download(hurts, "ch7-hurts-its-class"))
 
 # %% [markdown]
@@ -341,6 +341,14 @@ if summary is not None:
 # alpha pushes, so the regulariser can move SI by silencing units rather than by changing
 # what the others respond to; the sweep's table counts the silent units, and its chart
 # shows SI both over every unit and over the units that respond.
+
+# %% [markdown]
+# ## Exercises
+
+# %% tags=["remove-input"]
+found_exercises = ablation_exercises.exercises(summary, found, sweep)
+if found_exercises:
+    display(exercises.block(found_exercises))
 
 # %% [markdown]
 # (ch-ablation-rerun)=

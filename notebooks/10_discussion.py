@@ -50,7 +50,7 @@ from IPython.display import Markdown, display
 from compendium.build import stages
 from compendium.build.pipeline import chapter_parameters
 from compendium.build.profiles import load_profile, source
-from compendium.chapters import discussion, page, paper
+from compendium.chapters import ablation, discussion, exercises, page, paper
 from compendium.chapters.downloads import csv_download
 from compendium.util.cache import cache_dir
 
@@ -112,6 +112,25 @@ if "02_alexnet_results" in chosen and baselines:
 display(Markdown(discussion.describe_networks(networks, left_out)))
 
 # %% [markdown]
+# Chapter 9 ({ref}`ch-ablation`) silenced every unit of some of chapter 2's layers, one at a
+# time. Its answer to "does ablating a unit hurt its class?" joins the table below; it is
+# read from chapter 9's cache when that chapter has run. Only a small AlexNet that the
+# profile trains is ablated: a recording given as `store`, or the authors' activation files,
+# come with no network to silence units in.
+
+# %%
+trains_here = source(load_profile(profile)) == "fashion-mnist"  # the only source chapter 9 ablates
+ablated = "02_alexnet_results" in chosen and not params["store"] and trains_here
+behind = stages.profile_network(profile) if ablated else None
+hurts = ablation.own_class_answers(
+    behind.model if behind is not None else None,
+    behind.model_id if behind is not None else "",
+    chapter_parameters(profile, "09_ablation"),
+    path if ablated else None,
+    cache_dir() / "measures",
+)
+
+# %% [markdown]
 # **Silent units.** A unit that gives every image the same activation (after a ReLU: zero
 # for every image) has no threshold that separates anything; its precision is decided by
 # the order of ties and its CCMAS is undefined. The book leaves such units out of its
@@ -130,6 +149,7 @@ display(Markdown(discussion.describe_silent_units(networks, include_silent)))
 # %%
 counts = discussion.discussion_counts(networks, include_silent=include_silent)
 table = discussion.discussion_table(counts, networks, reported)
+table = discussion.with_ablation(table, hurts, alexnet.name if ablated else None)
 legend, by_layer = discussion.page_tables(table)
 
 # %% tags=["remove-input"]
@@ -143,12 +163,16 @@ legend
 # the units that pass the precision test but not the reasonable bar: the kind of unit the
 # paper calls mischaracterised (its Monarch butterfly unit of Fig. 4). The last column,
 # **paper: bar 1**, is the paper's count of grandmother units in the AlexNet layer of the
-# same name; the paper gives no count at the other two bars. The download holds both
+# same name; the paper gives no count at the other two bars. Where chapter 9 ablated a
+# layer, **hurts class** says whether silencing one of its units hurts the class it is most
+# informative about (yes, slightly or no; see below; a dash: not ablated). The download holds both
 # tables in one, with the networks' names and the columns' long titles.
 
 # %% tags=["remove-input"]
-display(by_layer.style.format({c: "{:,.0f}" for c in by_layer.columns if c != "role"}, na_rep=""))
+counted = by_layer.select_dtypes("number").columns
+display(by_layer.style.format({c: "{:,.0f}" for c in counted}, na_rep=""))
 display(csv_download(table, "ch10-bars"))
+display(Markdown(discussion.describe_ablation(hurts, alexnet.name if ablated else None)))
 
 # %% [markdown]
 # Network by network, what the counts say:
@@ -183,6 +207,14 @@ display(Markdown(discussion.describe_why(networks, reported)))
 # misses every bar may still carry information in combination with others. Whether a
 # unit matters is the question of ablation (removing it and measuring the damage), not of
 # these counts.
+
+# %% [markdown]
+# ## Exercises
+
+# %% tags=["remove-input"]
+found_exercises = discussion.exercises(counts, networks)
+if found_exercises:
+    display(exercises.block(found_exercises))
 
 # %% [markdown]
 # (ch-discussion-rerun)=

@@ -35,7 +35,7 @@ seed = 0  # seed of the arbitrary order that splits tied activations (fact 4)
 from IPython.display import Markdown, display
 
 from compendium.build import stages
-from compendium.chapters import alexnet, page, paper
+from compendium.chapters import alexnet, exercises, page, paper
 from compendium.chapters import authors_code as appendix
 from compendium.chapters.downloads import csv_download
 from compendium.util.cache import cache_dir
@@ -163,6 +163,14 @@ display(appendix.recall_p100_beside_paper(unit_table, reported).style.format("{:
 display(
     csv_download(appendix.recall_p100_beside_paper(unit_table, reported), "appendix-a-recall-p100")
 )
+
+# %% [markdown]
+# ## Exercises
+
+# %% tags=["remove-input"]
+found_exercises = appendix.exercises(summary, labels)
+if found_exercises:
+    display(exercises.block(found_exercises))
 
 # %% [markdown]
 # (ch-authors-code-rerun)=

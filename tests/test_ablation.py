@@ -436,3 +436,33 @@ def test_silent_units_are_left_out_of_the_summaries_and_ranked_last():
         0,
         2,
     ]
+
+
+def test_the_exercises_solutions_follow_the_tables():
+    from compendium.chapters import ablation_exercises
+
+    summary = pd.DataFrame([summary_row("conv5", largest=0.002), summary_row("fc6", largest=0.03)])
+    own = pd.DataFrame(
+        [
+            {"layer": "fc6", "measure": "precision_60", "rho": 0.10, "p": 0.2, "n": 100},
+            {"layer": "fc6", "measure": "ccmas", "rho": 0.40, "p": 0.0005, "n": 100},
+            {"layer": "fc7", "measure": "precision_60", "rho": 0.35, "p": 0.01, "n": 100},
+            {"layer": "fc7", "measure": "ccmas", "rho": 0.20, "p": 0.04, "n": 100},
+        ]
+    )
+    sweep = sweep_rows([0.86, 0.85, 0.70], [0.2, 0.4, 0.8])
+    costliest, predictor, price = ablation_exercises.exercises(summary, {"own": own}, sweep)
+    assert "which unit of fc6" in costliest.question
+    assert costliest.solution.startswith("fc6.7 costs 3.00 points of overall accuracy")
+    assert "fc6: CCMAS, rho = +0.40 (p < .001); fc7: precision (top 60)" in predictor.solution
+    assert "best in 1 of 2 layers" in predictor.solution
+    assert "SI is 0.200 at alpha = -1, 0.400 at alpha = 0 and 0.800 at alpha = 1" in price.solution
+    assert "test accuracy is 0.8600, 0.8500 and 0.7000" in price.solution
+    assert (
+        "Against alpha = 0, penalising selectivity (alpha = -1) costs nothing and rewarding it "
+        "(alpha = 1) costs 15.00 points of accuracy." in price.solution
+    )
+    one_way = ablation_exercises.selectivity_price(sweep_rows([0.85, 0.7], [0.4, 0.1], (0, 1)))
+    assert "penalising" not in one_way.solution and "Which direction" not in one_way.question
+    assert "SI is 0.400 at alpha = 0 and 0.100 at alpha = 1" in one_way.solution
+    assert ablation_exercises.exercises(None, None, None) == []

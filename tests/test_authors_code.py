@@ -400,3 +400,18 @@ def test_best_recall_beside_the_paper(store):
     table = chapter.recall_p100_beside_paper(units, paper.reported())
     assert list(table.index) == ["conv5", "fc6"]
     assert table[("best recall_p100", "authors' code")].max() <= 1 / 30
+
+
+def test_the_exercises_solutions_come_from_the_table(store):
+    path, labels = store
+    units = chapter.unit_tables(path, tables.unit_selection(path, ["conv5", "fc6"]))
+    table = chapter.difference_table(units)
+    ceiling, flips = chapter.exercises(table, labels)
+    assert f"at most 1/30 = {1 / 30:.4f}" in ceiling.solution  # the smallest class: 30 images
+    first = table.set_index(["fact", "measure"]).loc[("1", "recall_p100")]
+    assert f"its mean is {first.mean_authors:.4f}" in ceiling.solution
+    most = table.dropna(subset=["flips"]).sort_values("flips", kind="stable").iloc[-1]
+    assert flips.solution.startswith(f"Fact {most.fact} on {most.measure}")
+    assert f"{int(most.flips):,} of {int(most.units):,} units flip" in flips.solution
+    none = int((table.dropna(subset=["flips"])["flips"] == 0).sum())
+    assert f"{none:,} of the" in flips.solution

@@ -332,3 +332,47 @@ def test_chapter_2s_network_and_its_chance_baseline_measure_the_same_units(tmp_p
     assert chance.chapter == discussion.BASELINE and chance.table["unit"].tolist() == [2, 3, 4]
     assert not chance.table["localist"].any()  # class 1's images are spread by the shuffle
     assert "untrained network" in left_out[0]
+
+
+def test_chapter_9s_answers_join_chapter_2s_layers_only():
+    networks = [
+        measured_network(*planted_detector_data(planted), name=name)
+        for planted, name in ((True, "the small AlexNet"), (False, "another"))
+    ]
+    counts = discussion.discussion_counts(networks)
+    table = discussion.discussion_table(counts, networks, paper.reported())
+    hurts = pd.DataFrame({"layer": ["fc6", "fc7"], "answer": ["slightly", "no"]})
+    joined = discussion.with_ablation(table, hurts, "the small AlexNet")
+    column = joined[discussion.ABLATION_COLUMN]
+    assert column.loc[("the small AlexNet", "fc6")] == "slightly"
+    assert column.loc[("another", "fc6")] == discussion.NOT_ABLATED
+    assert discussion.with_ablation(table, None, "the small AlexNet") is table
+    _, by_layer = discussion.page_tables(joined)
+    assert by_layer.loc[("N1", "fc6"), "hurts class"] == "slightly"
+    assert by_layer.loc[("N2", "fc6"), "hurts class"] == "–"
+
+
+def test_the_ablation_sentence_follows_the_answers():
+    hurts = pd.DataFrame({"layer": ["conv5", "fc6", "fc7"], "answer": ["yes", "slightly", "no"]})
+    text = discussion.describe_ablation(hurts, "the small AlexNet")
+    assert "hurts its own class" in text and "in conv5;" in text
+    assert "in fc6 it hurts its class more than the others, but only slightly" in text
+    assert "conv5, fc6 and fc7 of the small AlexNet" in text
+    none = discussion.describe_ablation(hurts.assign(answer="no"), "the small AlexNet")
+    assert "in no layer does silencing a unit hurt its own class" in none
+    assert discussion.describe_ablation(None, "the small AlexNet") == ""
+
+
+def test_the_exercises_count_from_the_table():
+    x, labels = planted_detector_data(True)
+    trained = measured_network(x, labels, name="the small AlexNet")
+    untrained = measured_network(*planted_detector_data(False), name="the small AlexNet, untrained")
+    counts = discussion.discussion_counts([trained, untrained])
+    bars, baseline = discussion.exercises(counts, [trained, untrained])
+    row = counts.loc[("the small AlexNet", "fc6")]
+    both = int(row["zhou"] - row["zhou_only"])
+    assert f"{int(row['zhou_only']):,} units pass bar 3 only" in bars.solution
+    assert f"{int(row['detector']) - both:,} pass bar 2 only" in bars.solution
+    assert "Untrained: 0 of 12 counted units clear bar 2" in baseline.solution
+    assert f"trained: {int(row['detector']):,} and" in baseline.solution
+    assert discussion.exercises(counts.loc[["the small AlexNet"]], [trained])[1:] == []

@@ -19,6 +19,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from compendium.activations.store import open_activations
@@ -507,3 +508,32 @@ def data_path(profile: str) -> Path:
     from compendium.build import stages
 
     return stages.chapter_store(profile)
+
+
+def test_the_exercises_name_the_most_flattered_unit_and_compare_the_layers():
+    rows = [
+        # layer, unit, precision_60, its class, max informedness, its class, recall, alarms
+        ("conv5", 0, 0.95, 2, 0.30, 2, 0.35, 0.40),
+        ("conv5", 1, 0.50, 1, 0.45, 1, 0.60, 0.50),
+        ("fc6", 0, 0.80, 0, 0.75, 0, 0.85, 0.10),
+        ("fc6", 1, 0.90, 3, 0.85, 3, 0.90, 0.20),
+    ]
+    table = pd.DataFrame(
+        rows,
+        columns=[
+            "layer",
+            "unit",
+            "precision_60",
+            "precision_60_class",
+            "max_informedness",
+            "mi_class",
+            "mi_recall",
+            "mi_false_alarm",
+        ],
+    ).assign(mi_specificity=0.5)
+    flattered, layers = explorer.exercises(table, list("ABCD"))
+    assert flattered.solution.startswith("It is conv5.0: precision 0.95 for C")
+    assert "hit rate of 0.35 and false alarms of 0.40" in flattered.solution
+    assert "conv5: 50% of the units reach 0.75, median false alarms 0.45" in layers.solution
+    assert "fc6: 100% of the units reach 0.75, median false alarms 0.15" in layers.solution
+    assert "fc6 leads on both." in layers.solution

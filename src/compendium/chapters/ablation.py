@@ -409,19 +409,19 @@ def describe_single_units(summary: pd.DataFrame | None, material_drop: float) ->
     for _, r in mi.iterrows():
         parts.append(
             f"in {r['layer']}, silencing one unit lowers overall accuracy by "
-            f"{_points(r['mean drop'])} on average (a negative drop is a gain) and by "
-            f"{_points(r['largest drop'])} at most ({r['largest-drop unit']}); the unit's own "
-            f"class drops by {_points(r['mean own-class drop'])} on average against "
-            f"{_points(r['mean other-class drop'])} for each other class, its own class drops "
+            f"{percentage_points(r['mean drop'])} on average (a negative drop is a gain) and by "
+            f"{percentage_points(r['largest drop'])} at most ({r['largest-drop unit']}); the unit's own "
+            f"class drops by {percentage_points(r['mean own-class drop'])} on average against "
+            f"{percentage_points(r['mean other-class drop'])} for each other class, its own class drops "
             f"more for {r['share own > others']:.0%} of the units ({_p_text(r['p'])}), and the "
-            f"largest drop of any class is {_points(r['largest class drop'])} "
+            f"largest drop of any class is {percentage_points(r['largest class drop'])} "
             f"({r['its unit and class']})"
         )
     hurts = mi[mi["largest drop"] > material_drop]["layer"].tolist()
     overall = (
-        f"No single unit costs more than {_points(material_drop)} of overall accuracy."
+        f"No single unit costs more than {percentage_points(material_drop)} of overall accuracy."
         if not hurts
-        else f"Some single units cost more than {_points(material_drop)} of overall accuracy "
+        else f"Some single units cost more than {percentage_points(material_drop)} of overall accuracy "
         f"in {', '.join(hurts)}."
     )
     text = "; ".join(parts)
@@ -434,7 +434,8 @@ def hurts_own_class(
     """For the Discussion chapter's table: per layer, "does ablating it hurt its class?",
     from `single_unit_summary` (own class by max informedness): "yes" when the own class
     loses more than the others on average (sign-flip p below .05) and the loss exceeds
-    `material_drop`; "slightly" when it is more but not by that much; "no" otherwise."""
+    `material_drop`; "slightly" when it is more but not by that much; "no" otherwise. The
+    last column, ``answer``, holds the word alone."""
     if summary is None or summary.empty:
         return None
     mi = summary[summary["own class by"] == summary["own class by"].iloc[0]]
@@ -448,14 +449,41 @@ def hurts_own_class(
             {
                 "layer": r["layer"],
                 "does ablating it hurt its class": (
-                    f"{answer}: own class {_points(r['mean own-class drop'])}, others "
-                    f"{_points(r['mean other-class drop'])} ({_p_text(r['p'])}"
-                    + (f"; at most {_points(material_drop)}" if answer == "slightly" else "")
+                    f"{answer}: own class {percentage_points(r['mean own-class drop'])}, others "
+                    f"{percentage_points(r['mean other-class drop'])} ({_p_text(r['p'])}"
+                    + (
+                        f"; at most {percentage_points(material_drop)}"
+                        if answer == "slightly"
+                        else ""
+                    )
                     + ")"
                 ),
+                "answer": answer,
             }
         )
     return pd.DataFrame(rows)
+
+
+def own_class_answers(
+    model: nn.Module | None,
+    model_key: str,
+    params: Mapping[str, Any],
+    store: Any,
+    cache_dir: Any,
+) -> pd.DataFrame | None:
+    """`hurts_own_class` as this chapter computes it with its parameters `params` (its
+    notebook's, e.g. from `compendium.build.pipeline.chapter_parameters`), for another page:
+    the single-unit ablations of the profile's network `model` (read from the cache when
+    this chapter has run) and the measures of its recording `store`. None without a
+    network."""
+    if model is None:
+        return None
+    plan = ChapterPlan.from_parameters(**params)
+    run = ablate_layers(model, model_key, plan, progress=False)
+    measures = layer_measures(store, plan.layers, cache_dir, params.get("memory_gb", 0.5))
+    kept = silent_split(measures, plan).kept
+    summary = single_unit_summary(run, kept, n_permutations=plan.n_permutations, seed=plan.seed)
+    return hurts_own_class(summary, plan.material_drop)
 
 
 def damage_points(run: AblationRun | None, measures: pd.DataFrame) -> pd.DataFrame | None:
@@ -618,7 +646,7 @@ def describe_top_k(summary: pd.DataFrame | None) -> str | None:
         )
         parts.append(
             f"with the top {k:,} units of {layer} ablated, random units leave "
-            f"{rand['accuracy']:.1%} accuracy (SD {_points(rand['sd'])} over {int(rand['draws'])} "
+            f"{rand['accuracy']:.1%} accuracy (SD {percentage_points(rand['sd'])} over {int(rand['draws'])} "
             f"draws); {said}"
         )
     return "**This run.** " + ". ".join(p[0].upper() + p[1:] for p in parts) + "."
@@ -713,7 +741,7 @@ def correlation_table(found: Mapping[str, pd.DataFrame] | None) -> pd.DataFrame 
         for target, label in (("own", "its class"), ("overall", "overall")):
             part = found[target][found[target]["layer"] == layer]
             columns[(layer, label)] = {
-                LABELS.get(r["measure"], r["measure"]): f"{r['rho']:+.2f} ({_p_short(r['p'])})"
+                LABELS.get(r["measure"], r["measure"]): f"{r['rho']:+.2f} ({p_short(r['p'])})"
                 for _, r in part.iterrows()
             }
     out = pd.DataFrame(columns)
@@ -813,12 +841,12 @@ def this_run_findings(
         worst = mi.loc[mi["largest drop"].idxmax()]
         out["single_unit_hurts_overall"] = (
             bool(worst["largest drop"] > material_drop),
-            f"largest overall drop {_points(worst['largest drop'])} ({worst['largest-drop unit']})",
+            f"largest overall drop {percentage_points(worst['largest drop'])} ({worst['largest-drop unit']})",
         )
         worst_class = mi.loc[mi["largest class drop"].idxmax()]
         out["single_unit_hurts_some_class"] = (
             bool(worst_class["largest class drop"] > material_drop),
-            f"largest class drop {_points(worst_class['largest class drop'])} "
+            f"largest class drop {percentage_points(worst_class['largest class drop'])} "
             f"({worst_class['its unit and class']})",
         )
         shown = [
@@ -828,8 +856,8 @@ def this_run_findings(
         out["own_class_hurt_more"] = (
             _in_layers(shown),
             ", ".join(
-                f"{r['layer']} {_points(r['mean own-class drop'])} vs "
-                f"{_points(r['mean other-class drop'])} ({_p_short(r['p'])})"
+                f"{r['layer']} {percentage_points(r['mean own-class drop'])} vs "
+                f"{percentage_points(r['mean other-class drop'])} ({p_short(r['p'])})"
                 for _, r in mi.iterrows()
             ),
         )
@@ -847,7 +875,7 @@ def this_run_findings(
             out[key] = (
                 _in_layers(holds),
                 ", ".join(
-                    f"{r['layer']} rho {r['rho']:+.2f} ({_p_short(r['p'])})"
+                    f"{r['layer']} rho {r['rho']:+.2f} ({p_short(r['p'])})"
                     for _, r in rows.iterrows()
                 ),
             )
@@ -1113,7 +1141,7 @@ def describe_sweep(summary: pd.DataFrame | None, tolerance: float | None = None)
         + ("rising with every step of alpha" if rising else "not rising with every step of alpha")
         + f"; at alpha = {base['alpha']:g} it is {base['SI']:.3f}{_responding(base)} with "
         f"test accuracy {base['accuracy']:.1%}. Against that run (changes within "
-        f"{_points(tol)} count as none): "
+        f"{percentage_points(tol)} count as none): "
     )
     changes = []
     for _, r in pooled.iterrows():
@@ -1126,7 +1154,7 @@ def describe_sweep(summary: pd.DataFrame | None, tolerance: float | None = None)
         changes.append(
             f"alpha = {r['alpha']:g}: SI {r['SI']:.3f}{_responding(r)}{against}, accuracy "
             f"{r['accuracy']:.1%} ({word}"
-            f"{'' if word == 'no change' else f' by {_points(abs(diff))}'})"
+            f"{'' if word == 'no change' else f' by {percentage_points(abs(diff))}'})"
         )
     return text + "; ".join(changes) + "."
 
@@ -1231,7 +1259,7 @@ def describe_sweep_timing(timing: pd.DataFrame | None, budget_s: float = 240.0) 
 # --- small helpers ----------------------------------------------------------------------
 
 
-def _points(share: float) -> str:
+def percentage_points(share: float) -> str:
     """An accuracy difference in percentage points."""
     return f"{100 * share:.2f} points"
 
@@ -1242,7 +1270,7 @@ def _p_text(p: float) -> str:
     return f"permutation p = {p:.3f}" if p >= 0.001 else "permutation p < .001"
 
 
-def _p_short(p: float) -> str:
+def p_short(p: float) -> str:
     if not np.isfinite(p):
         return "p n/a"
     return f"p = {p:.3f}" if p >= 0.001 else "p < .001"

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import HTML, Markdown
 
+from compendium.chapters.page import join_words
 from compendium.chapters.paper import PaperNumbersError, beside_paper, reported
 from compendium.methods import behaviour
 from compendium.methods.behaviour import format_table1
@@ -1157,12 +1158,6 @@ def _share_of_layer(layer: str, shown: int, units: int) -> str:
 def either(low: int, high: int) -> str:
     """'15 or 16', or '4' when both are the same."""
     return f"{low}" if low == high else f"{low} or {high}"
-
-
-def join_words(words: Sequence[str]) -> str:
-    """'a', 'a and b', 'a, b and c'."""
-    words = list(words)
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def plural(n: int, word: str) -> str:

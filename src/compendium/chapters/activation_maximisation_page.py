@@ -27,6 +27,7 @@ from compendium.chapters.activation_maximisation import (
     PaperExperiment,
 )
 from compendium.chapters.exercises import Exercise
+from compendium.chapters.page import join_words
 from compendium.methods import behaviour
 
 #: The value of the ``responses`` parameter that reads the shipped example file.
@@ -280,7 +281,7 @@ def synonyms_text(class_names: Sequence[str], synonyms: str | os.PathLike | None
 
 
 def _quoted(words: Sequence[str]) -> str:
-    return chapter.join_words([f"'{w}'" for w in words])
+    return join_words([f"'{w}'" for w in words])
 
 
 def bars_text() -> str:
@@ -312,9 +313,7 @@ def paper_side(paper_table1: pd.DataFrame, threshold: float) -> str:
     out = chapter.paper_percent
 
     def per_layer(measure: str) -> str:
-        return chapter.join_words(
-            [f"{out(paper[(layer, measure)])} in {layer}" for layer in hidden]
-        )
+        return join_words([f"{out(paper[(layer, measure)])} in {layer}" for layer in hidden])
 
     hidden_side = "; ".join(
         f"{layer}: {out(paper[(layer, 'yes')])} yes and {out(paper[(layer, 'units_80')])} "
@@ -461,7 +460,7 @@ def reading_notes(
         "**The pattern, not the values, is what carries over.** The paper's finding is that "
         "AM images of output units are mostly recognisable and name the right class, while "
         "those of hidden units mostly are not. With "
-        f"{chapter.join_words([f'{int(n)} {layer}' for layer, n in table['units'].items()])} units "
+        f"{join_words([f'{int(n)} {layer}' for layer, n in table['units'].items()])} units "
         f"and {_span(per_panel.min(), per_panel.max())} judges per panel, one unit more or "
         f"less moves a layer's share of consistent units by up to {100 / fewest:.0f} points "
         "(the standard errors in Table 1 say how much a share may move from sample to sample)."
@@ -568,7 +567,7 @@ def _threshold_exercise(
     )
     now = judged.table["units_consistent"].astype(int)
     then = strict.table["units_consistent"].astype(int)
-    each = chapter.join_words(
+    each = join_words(
         [
             f"{layer}: {now[layer]} then {then[layer]} of {int(n)}"
             for layer, n in strict.table["units"].items()
@@ -592,7 +591,7 @@ def _threshold_exercise(
 
 def _methods_exercise(own_class: pd.DataFrame) -> Exercise:
     means = own_class.mean()
-    each = chapter.join_words(
+    each = join_words(
         [f"{100 * share:.0f}% of the {title} images" for title, share in means.items()]
     )
     better = means.idxmax() if means.nunique() > 1 else None
@@ -623,7 +622,7 @@ def _selective_exercise(table: pd.DataFrame) -> Exercise:
     detectors = table[~table["consistent"] & table["detector"]]
 
     def units(rows: pd.DataFrame) -> str:
-        return chapter.join_words(
+        return join_words(
             [
                 f"{r.layer} unit {r.unit} (max informedness {r.max_informedness:.2f})"
                 for r in rows.itertuples()

@@ -673,3 +673,77 @@ def _paper_number(reported: pd.DataFrame, measure: str, source: str = "") -> flo
 def _paper_decimal(value: float) -> str:
     text = f"{value:.2f}"
     return text[1:] if text.startswith("0.") else text
+
+
+# --- exercises -------------------------------------------------------------------------------
+
+
+def exercises(table: pd.DataFrame, labels: np.ndarray) -> list:
+    """The appendix's exercises, each solution written from `table` (`difference_table`)
+    and the run's `labels`: the ceiling of the authors' recall at perfect precision, and the
+    difference that flips the most verdicts."""
+    from compendium.chapters.exercises import Exercise
+
+    made = []
+    first = _row(table, "1", "recall_p100")
+    if first is not None:
+        sizes = np.bincount(np.asarray(labels, dtype=np.int64))
+        sizes = sizes[sizes > 0]
+        made.append(
+            Exercise(
+                label="ex-authors-ceiling",
+                title="The ceiling of a recall",
+                question=(
+                    "By fact 1, the authors' recall at perfect precision is read at the first "
+                    "rank only. What is the largest value it can take on this run's images, "
+                    "and how do its mean over the units and the spec's mean compare?"
+                ),
+                solution=(
+                    f"At rank 1 the recall is 1/N_A when the top image is of class A, else 0; "
+                    f"the smallest class here has {int(sizes.min()):,} images, so the value is "
+                    f"at most 1/{int(sizes.min()):,} = {1 / sizes.min():.4f}. Over "
+                    f"{int(first['units']):,} units its mean is {first['mean_authors']:.4f}, "
+                    f"against {first['mean_spec']:.3f} by the spec; "
+                    f"{int(first['changed']):,} units change. A recall that cannot pass "
+                    f"{1 / sizes.min():.4f} says nothing about how much of a class a unit "
+                    f"catches."
+                ),
+            )
+        )
+    flips = table.dropna(subset=["flips"]) if "flips" in table.columns else table.iloc[:0]
+    if not flips.empty and flips["flips"].max() > 0:
+        top = flips.loc[flips["flips"].astype(int).idxmax()]
+        quiet = int((flips["flips"] == 0).sum())
+        made.append(
+            Exercise(
+                label="ex-authors-flips",
+                title="The difference that matters most",
+                question=(
+                    "In the table of verdicts, which difference changes the verdict of the "
+                    "most units, and in which direction? How many of the rows change no "
+                    "verdict at all?"
+                ),
+                solution=(
+                    f"Fact {top['fact']} on {top['measure']} ({top['verdict']}; the authors' "
+                    f"code: {_legend_text(top['fact'])}): "
+                    f"{int(top['flips']):,} of {int(top['units']):,} units flip, from "
+                    f"{int(top['passes_spec']):,} passing by the spec to "
+                    f"{int(top['passes_authors']):,} the authors' way. {quiet:,} of the "
+                    f"{len(flips):,} rows change no verdict: {_quiet_rows(quiet, len(flips))}"
+                ),
+            )
+        )
+    return made
+
+
+def _legend_text(fact: str) -> str:
+    return DIFFERENCES[fact][0] if fact in DIFFERENCES else "see the table above"
+
+
+def _quiet_rows(quiet: int, rows: int) -> str:
+    if 2 * quiet > rows:
+        return "most differences move the numbers without moving a unit across a line."
+    return (
+        f"the other {rows - quiet:,} move at least one unit across a line, so a count of "
+        f"detectors depends on which code computed it."
+    )

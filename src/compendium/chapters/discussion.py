@@ -36,6 +36,7 @@ import pandas as pd
 from compendium.activations.reader import open_activations
 from compendium.chapters import detectors, paper
 from compendium.chapters.detectors import BARS
+from compendium.chapters.page import join_words
 from compendium.util.errors import CompendiumError
 
 log = logging.getLogger(__name__)
@@ -391,6 +392,59 @@ def discussion_table(
     return table
 
 
+#: The column that chapter 9's single-unit ablations add to `discussion_table`.
+ABLATION_COLUMN = "does ablating it hurt its class"
+#: What that column says for a layer that chapter 9 did not ablate.
+NOT_ABLATED = "not ablated"
+
+
+def with_ablation(
+    table: pd.DataFrame, hurts: pd.DataFrame | None, network: str | None
+) -> pd.DataFrame:
+    """`table` (`discussion_table`) with the column `ABLATION_COLUMN`: for each layer of
+    `network` (chapter 2's) that chapter 9 ablates, its answer (`hurts`, from
+    `compendium.chapters.ablation.own_class_answers`: yes, slightly or no); every other row
+    says `NOT_ABLATED`. Unchanged when there is no answer to add."""
+    if hurts is None or network is None:
+        return table
+    answers = dict(zip(hurts["layer"], hurts["answer"], strict=True))
+    rows = table.index
+    column = [
+        answers.get(layer, NOT_ABLATED) if name == network else NOT_ABLATED
+        for name, layer in zip(rows.get_level_values(0), rows.get_level_values(1), strict=True)
+    ]
+    return table.assign(**{ABLATION_COLUMN: column})
+
+
+def describe_ablation(hurts: pd.DataFrame | None, network: str | None) -> str:
+    """One sentence on the ablation column: which layers of `network` were ablated and where
+    silencing a unit hurts the class it is most informative about; empty without answers."""
+    if hurts is None or network is None or hurts.empty:
+        return ""
+    layers = list(hurts["layer"])
+    hurt = [layer for layer, answer in zip(layers, hurts["answer"], strict=True) if answer == "yes"]
+    slight = [
+        layer for layer, answer in zip(layers, hurts["answer"], strict=True) if answer == "slightly"
+    ]
+    said = (
+        f"silencing a unit hurts its own class (the class of its maximum informedness) more than "
+        f"the others, by more than chapter 9's material drop, in {join_words(hurt)}"
+        if hurt
+        else "in no layer does silencing a unit hurt its own class by more than chapter 9's "
+        "material drop"
+    )
+    if slight:
+        said += (
+            f"; in {join_words(slight)} it hurts its class more than the others, but only slightly"
+        )
+    return (
+        f"**Ablation** (column *{SHORT_TITLES[ABLATION_COLUMN]}*, from {{ref}}`ch-ablation`): "
+        f"chapter 9 "
+        f"silenced every unit of {join_words(layers)} of {network}, one at a time; {said}. The other "
+        f"networks and layers were not ablated."
+    )
+
+
 #: The page's short column titles for `discussion_table`'s columns (the bars by number, as
 #: `describe_bars` numbers them); the CSV download keeps the long ones.
 SHORT_TITLES = {
@@ -399,6 +453,7 @@ SHORT_TITLES = {
     detectors.COUNT_TITLES["zhou"]: "bar 3",
     detectors.COUNT_TITLES["zhou_only"]: "bar 3, not 2",
     "paper: grandmother units": "paper: bar 1",
+    ABLATION_COLUMN: "hurts class",
 }
 
 
@@ -411,7 +466,7 @@ def network_keys(table: pd.DataFrame) -> dict[str, str]:
 def page_tables(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """`discussion_table` as two tables narrow enough for the page: the networks (key,
     name, classes) and the counts by key and layer under `SHORT_TITLES`. Together they
-    hold every value of `table`."""
+    hold every value of `table` (`NOT_ABLATED` is shown as a dash)."""
     keys = network_keys(table)
     networks = table.index.get_level_values("network")
     legend = (
@@ -421,6 +476,9 @@ def page_tables(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         .set_index("key")
     )
     counts = table.drop(columns="classes").rename(columns=SHORT_TITLES)
+    short = SHORT_TITLES[ABLATION_COLUMN]
+    if short in counts.columns:  # a dash keeps the rows of the other networks one line high
+        counts[short] = counts[short].replace(NOT_ABLATED, "–")
     counts.index = pd.MultiIndex.from_arrays(
         [networks.map(keys), table.index.get_level_values("layer")], names=["key", "layer"]
     )
@@ -668,4 +726,88 @@ def describe_why(networks: Sequence[MeasuredNetwork], reported: pd.DataFrame) ->
         f"{paper_c:,} ImageNet classes. The same bar is far easier to clear with few classes, "
         "so counts from this run's networks cannot stand in for AlexNet's; the "
         "`alexnet-merged` profile applies the bars to the authors' own activations."
+    )
+
+
+# --- exercises -------------------------------------------------------------------------------
+
+
+def exercises(counts: pd.DataFrame, networks: Sequence[MeasuredNetwork]) -> list:
+    """The chapter's exercises, each solution written from `counts` (`discussion_counts`)
+    of `networks`: the two lenient bars against each other in chapter 2's network, and the
+    baselines against the trained network where the page has them."""
+    from compendium.chapters.exercises import Exercise
+
+    if not networks:
+        return []
+    first = networks[0]
+    hidden = counts.loc[first.name]
+    hidden = hidden[hidden["role"] == "hidden"]
+    layer = hidden["zhou_only"].idxmax()
+    row = hidden.loc[layer]
+    both = int(row["zhou"] - row["zhou_only"])
+    detector_only = int(row["detector"]) - both
+    made = [
+        Exercise(
+            label="ex-discussion-bars",
+            title="Two lenient bars, two kinds of unit",
+            question=(
+                f"In {layer} of {first.name}, how many of the {int(row['counted']):,} counted "
+                f"units pass Zhou's test (bar 3) but not the reasonable bar (bar 2), and how "
+                f"many pass bar 2 but not bar 3? Sketch the jitterplot of each kind of unit."
+            ),
+            solution=(
+                f"{int(row['zhou_only']):,} units pass bar 3 only and {detector_only:,} pass "
+                f"bar 2 only ({both:,} pass both). A unit of the first kind has top images of "
+                f"one class, but most images of that class lie below any threshold that keeps "
+                f"false alarms under the hits: a thin band of its class at the top of the "
+                f"jitterplot, the rest of the class mixed with the others below. A unit of the "
+                f"second kind separates most of a class from the rest, yet its very top is "
+                f"shared with other classes, so fewer than 3 in 4 of its top "
+                f"{detectors.ZHOU_TOP} images are of one class."
+            ),
+        )
+    ]
+    baseline = _baseline_exercise(counts, networks, first, layer)
+    return made + ([baseline] if baseline is not None else [])
+
+
+def _baseline_exercise(counts, networks, first, layer) -> Any:
+    from compendium.chapters.exercises import Exercise
+
+    untrained = next((n for n in networks if n.name == f"{first.name}, untrained"), None)
+    shuffled = next(
+        (n for n in networks if n.name == f"{first.name}, labels shuffled (chance)"), None
+    )
+    if untrained is None or layer not in counts.loc[untrained.name].index:
+        return None
+    trained_row, untrained_row = (
+        counts.loc[(first.name, layer)],
+        counts.loc[(untrained.name, layer)],
+    )
+    shuffled_text = ""
+    if shuffled is not None and layer in counts.loc[shuffled.name].index:
+        s = counts.loc[(shuffled.name, layer)]
+        shuffled_text = (
+            f" With the labels shuffled, {int(s['detector']):,} units clear bar 2 and "
+            f"{int(s['zhou']):,} clear bar 3: a class that means nothing gives no unit a "
+            f"class to detect."
+        )
+    return Exercise(
+        label="ex-discussion-untrained",
+        title="Detectors without training?",
+        question=(
+            f"How many units of {layer} clear bars 2 and 3 in the untrained network, against "
+            f"the trained one? What can an untrained network's units respond to, and what "
+            f"does that say about reading a count at a bar as something the network learnt?"
+        ),
+        solution=(
+            f"Untrained: {int(untrained_row['detector']):,} of {int(untrained_row['counted']):,} "
+            f"counted units clear bar 2 and {int(untrained_row['zhou']):,} clear bar 3; "
+            f"trained: {int(trained_row['detector']):,} and {int(trained_row['zhou']):,} of "
+            f"{int(trained_row['counted']):,}. Random weights still compute fixed functions of "
+            f"the pixels, and classes differ in their pixels (brightness, shape), so some "
+            f"units separate a class without any learning. A count at a bar is evidence of "
+            f"learning only as far as it exceeds the untrained count.{shuffled_text}"
+        ),
     )

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from IPython.display import HTML
 
+from compendium.chapters.page import join_words
 from compendium.methods import behaviour
 
 if TYPE_CHECKING:
@@ -167,7 +168,11 @@ def who_answered(
         ("person" if len(ids) == 1 else "people") if people else _plural(len(ids), "model observer")
     )
     count = f"{len(ids)} {kind}" if people else kind
-    shown = _join(ids) if len(ids) <= names else f"{_join(ids[:names])} and {len(ids) - names} more"
+    shown = (
+        join_words(ids)
+        if len(ids) <= names
+        else f"{join_words(ids[:names])} and {len(ids) - names} more"
+    )
     what = "participant" if people else "observer"
     panels = answers[["layer", "unit"]].drop_duplicates()
     lists = int(answers["list"].nunique())
@@ -197,8 +202,3 @@ def _per_panel(answers: pd.DataFrame) -> str:
 def _plural(n: int, word: str, *, bare: bool = False) -> str:
     name = word if n == 1 else f"{word}s"
     return name if bare else f"{n} {name}"
-
-
-def _join(words: Sequence[str]) -> str:
-    words = list(words)
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]

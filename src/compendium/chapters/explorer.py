@@ -1082,3 +1082,92 @@ def _slider_points(
             mine=f"datum.c == {chosen} ? 1 : 0", **{"class": "class_names[datum.c]"}
         )
     )
+
+
+# --- exercises -------------------------------------------------------------------------------
+
+
+def exercises(table: pd.DataFrame, class_names: Sequence[str], top_n: int = 60) -> list:
+    """The page's exercises, each solution written from `table` (the measures of the units
+    the explorer shows) without its silent units: a unit whose top images flatter it, and
+    the layers compared."""
+    from compendium.chapters.detectors import ZHOU_SHARE, leave_out_silent, zhou_detector
+    from compendium.chapters.exercises import Exercise
+    from compendium.chapters.page import join_words
+
+    precision = f"precision_{top_n}"
+    bar = ZHOU_SHARE[0] / ZHOU_SHARE[1]  # Zhou et al.'s share of one class, .75
+    kept = leave_out_silent(table).kept.dropna(subset=[precision, "max_informedness"])
+    if kept.empty:
+        return []
+    passes = zhou_detector(kept, top_n)
+    precise = kept[passes]
+    pool = precise if not precise.empty else kept
+    gap = pool[precision] - pool["max_informedness"]
+    unit = pool.loc[gap.idxmax()]
+    name = unit_label(unit["layer"], unit["unit"])
+    why = (
+        "Its very top images share a class, but most images of that class lie among the "
+        "others further down, so no threshold separates the class."
+        if not precise.empty
+        else f"No unit of this run reaches a top-{top_n} precision of {bar:g}, so "
+        f"this unit's top images are mixed too; its informedness is lower still."
+    )
+    flattered = Exercise(
+        label="ex-explorer-flattered",
+        title="Flattered by its top images",
+        question=(
+            (
+                f"Among the units with a top-{top_n} precision of at least {bar:g}, find"
+                if not precise.empty
+                else "Find"
+            )
+            + f" the one whose top-{top_n} precision exceeds its maximum informedness by the "
+            f"most (type its name once you have it). Set the slider to its best threshold "
+            f"(the green rule): why do the two measures disagree?"
+        ),
+        solution=(
+            f"It is {name}: precision {unit[precision]:.2f} for "
+            f"{class_names[int(unit[f'{precision}_class'])]}, but maximum informedness "
+            f"{unit['max_informedness']:.2f} (for "
+            f"{class_names[int(unit['mi_class'])]}), reached with a hit rate of "
+            f"{unit['mi_recall']:.2f} and false alarms of {unit['mi_false_alarm']:.2f} (the "
+            f"paper's FP/(TP+FP)). {why}"
+        ),
+    )
+    share = passes.groupby(kept["layer"], sort=False).mean()
+    alarms = kept.groupby("layer", sort=False)["mi_false_alarm"].median()
+    lines = [
+        f"{layer}: {share[layer]:.0%} of the units reach {bar:g}, median false alarms "
+        f"{alarms[layer]:.2f}"
+        for layer in share.index
+    ]
+    layers = Exercise(
+        label="ex-explorer-layers",
+        title="Layer against layer",
+        question=(
+            f"Draw ten random units from each of {join_words(list(share.index))}. In which "
+            f"layer do more units reach a top-{top_n} precision of {bar:g}, and are the "
+            f"false alarms at the best threshold lower there too? Check your sample against "
+            f"all the units."
+        ),
+        solution=(
+            f"Over every unit that responds: {'; '.join(lines)}. "
+            f"{_leaders(share, alarms)} A sample of ten gives only a rough version of these "
+            f"shares."
+        ),
+    )
+    return [flattered, layers]
+
+
+def _leaders(share: pd.Series, alarms: pd.Series) -> str:
+    """Whether the layer with the most precise units also has the fewest false alarms."""
+    precise, fewest = share.idxmax(), alarms.idxmin()
+    if share.max() == share.min():
+        return f"No layer has a larger share than another; {fewest} has the fewest false alarms."
+    if precise == fewest:
+        return f"{precise} leads on both."
+    return (
+        f"The layer with the most precise units ({precise}) is not the one with the fewest "
+        f"false alarms ({fewest})."
+    )

@@ -22,7 +22,7 @@ import logging
 import os
 import re
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -173,3 +173,9 @@ def weights_note(trained: TrainedModel | None, profile: str) -> Markdown:
         f"**Weights of `{trained.name}`:** {where}; sha256 `{trained.weights_sha256}`, test "
         f"accuracy {trained.report['test_accuracy']:.4f}."
     )
+
+
+def join_words(words: Sequence[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    words = list(words)
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
