@@ -1,8 +1,10 @@
 """`unit_measures(..., workers=N)` and `compendium measures --workers N`: blocks of units
-measured by several threads give the table of one worker, within the same memory budget."""
+measured by several workers (forked processes, or threads) give the table of one worker,
+within the same memory budget."""
 
 from __future__ import annotations
 
+import os
 import threading
 
 import h5py
@@ -15,8 +17,15 @@ import compendium.measures as measures
 from compendium.activations.writer import ActivationWriter, LayerSpec
 from compendium.build.cli import main
 from compendium.measures import MeasureInputError, available_cores, unit_measures
+from compendium.measures._run import can_fork
 
 WORKERS = (1, 2, 3)
+
+
+@pytest.fixture(autouse=True)
+def small_layers_in_parallel(monkeypatch):
+    """These layers are small: let them be measured by several workers all the same."""
+    monkeypatch.setattr(measures, "PARALLEL_MIN_ENTRIES", 0)
 
 
 @pytest.fixture
@@ -64,39 +73,87 @@ def test_the_default_is_every_core(data):
     )
 
 
-def record_blocks(monkeypatch) -> list[tuple[int, str]]:
-    """Make the numpy kernel note (units, thread name) of every block it measures."""
-    seen: list[tuple[int, str]] = []
-    kernel = measures._block_measures
+class BlockLog:
+    """The numpy kernel, made to note (units, process id, thread name) of every block it
+    measures in a file, which forked workers append to as well."""
 
-    def noting(xt, classes, top):
-        seen.append((xt.shape[0], threading.current_thread().name))
-        return kernel(xt, classes, top)
+    def __init__(self, monkeypatch, path) -> None:
+        self.path = path
+        kernel = measures._block_measures
 
-    monkeypatch.setattr(measures, "_block_measures", noting)
-    return seen
+        def noting(xt, classes, top):
+            with open(path, "a", encoding="utf-8") as log:
+                log.write(f"{xt.shape[0]} {os.getpid()} {threading.current_thread().name}\n")
+            return kernel(xt, classes, top)
+
+        monkeypatch.setattr(measures, "_block_measures", noting)
+
+    def take(self) -> list[tuple[int, int, str]]:
+        if not self.path.exists():
+            return []
+        rows = [line.split() for line in self.path.read_text(encoding="utf-8").splitlines()]
+        self.path.unlink()
+        return [(int(units), int(pid), name) for units, pid, name in rows]
 
 
-def test_workers_run_in_threads_and_share_the_memory_budget(data, monkeypatch):
+def test_workers_run_apart_and_share_the_memory_budget(data, monkeypatch, tmp_path):
     x, labels = data
     budget = 12 * measures.BYTES_PER_UNIT_IMAGE * x.shape[0]  # 12 units at once
-    seen = record_blocks(monkeypatch)
+    blocks = BlockLog(monkeypatch, tmp_path / "blocks.txt")
     unit_measures(x, labels, memory_bytes=budget, workers=1)
-    one = [units for units, _ in seen]
-    seen.clear()
+    one = blocks.take()
     unit_measures(x, labels, memory_bytes=budget, workers=3)
-    assert max(one) == 12 and max(units for units, _ in seen) == 4  # 3 blocks of 4 at once
-    assert {name.startswith("measures") for _, name in seen} == {True}
-    assert sum(units for units, _ in seen) == x.shape[1]
+    three = blocks.take()
+    assert max(units for units, _, _ in one) == 12
+    assert max(units for units, _, _ in three) == 4  # 3 blocks of 4 at once
+    assert {pid for _, pid, _ in one} == {os.getpid()}
+    if can_fork():  # forked processes, else threads of this process
+        assert os.getpid() not in {pid for _, pid, _ in three}
+        assert len({pid for _, pid, _ in three}) <= 3
+    else:
+        assert {name.startswith("measures") for _, _, name in three} == {True}
+    assert sum(units for units, _, _ in three) == x.shape[1]
 
 
-def test_more_workers_than_the_budget_holds_units_use_fewer_threads(data, monkeypatch):
+def test_more_workers_than_the_budget_holds_units_use_fewer_workers(data, monkeypatch, tmp_path):
     x, labels = data
     budget = 2 * measures.BYTES_PER_UNIT_IMAGE * x.shape[0]  # 2 units at once
-    seen = record_blocks(monkeypatch)
+    blocks = BlockLog(monkeypatch, tmp_path / "blocks.txt")
     unit_measures(x, labels, memory_bytes=budget, workers=3)
-    assert {units for units, _ in seen} == {1}
-    assert len({name for _, name in seen}) <= 2
+    seen = blocks.take()
+    assert {units for units, _, _ in seen} == {1}
+    assert len({(pid, name) for _, pid, name in seen}) <= 2
+
+
+def test_a_small_layer_is_measured_by_one_worker(data, monkeypatch, tmp_path):
+    x, labels = data
+    monkeypatch.setattr(measures, "PARALLEL_MIN_ENTRIES", x.size + 1)
+    budget = 5 * measures.BYTES_PER_UNIT_IMAGE * x.shape[0]
+    blocks = BlockLog(monkeypatch, tmp_path / "blocks.txt")
+    unit_measures(x, labels, memory_bytes=budget, workers=3)
+    assert {(pid, name) for _, pid, name in blocks.take()} == {
+        (os.getpid(), threading.current_thread().name)
+    }
+
+
+def test_blocks_are_even_shares_of_the_units_read_at_once(data, monkeypatch, tmp_path):
+    x, labels = data
+    blocks = BlockLog(monkeypatch, tmp_path / "blocks.txt")
+    unit_measures(x, labels, workers=2)  # 23 units, 11 per worker by the budget
+    assert sorted(units for units, _, _ in blocks.take()) == [5, 6, 6, 6]  # not 11, 11 and 1
+
+
+def test_threads_measure_where_no_process_can_be_forked(data, monkeypatch):
+    from compendium.measures import _run
+
+    x, labels = data
+    monkeypatch.setattr(_run, "can_fork", lambda: False)
+    budget = 5 * measures.BYTES_PER_UNIT_IMAGE * x.shape[0]
+    pd.testing.assert_frame_equal(
+        unit_measures(x, labels, memory_bytes=budget, workers=2),
+        unit_measures(x, labels, workers=1),
+        check_exact=True,
+    )
 
 
 def test_an_error_in_a_later_block_names_its_unit(data):

@@ -7,7 +7,8 @@ follows one rule: **sort each unit once, then read every measure off the sorted 
 * Units are processed in blocks. A block is read from the array or HDF5 dataset as
   (n_images, block) and transposed to (block, n_images), so every later step runs along
   contiguous rows; memory is bounded by the block size, never by the layer size. Blocks
-  are measured by several threads at once (`workers`), each block on its own.
+  are measured by several workers at once (`workers`: forked processes), each block on
+  its own.
 * One sort per unit gives the ranking, descending, ties by image index (as the spec
   requires for `top_class` and the top-N precision): for float32, a sort of 64-bit keys
   that pack the value and the image. Only the images above the unit's lowest value are
@@ -145,9 +146,11 @@ def unit_measures(
         ``"numpy"`` (default) or ``"torch"``; for torch, `device` is e.g. ``"cuda"`` or
         ``"cpu"`` (default: CUDA when present). Both give the same table.
     workers:
-        Threads that measure blocks of units at the same time (the numpy kernel spends its
-        time in numpy calls that release the GIL); default: every core this process may use
-        (`available_cores`). The table does not depend on it. The workers share the
+        Workers that measure blocks of units at the same time: forked processes where the
+        system can fork, else threads (`compendium.measures._run.parallel_map`); default:
+        every core this process may use (`available_cores`); a layer of fewer than
+        `PARALLEL_MIN_ENTRIES` values is measured by one. The table does not depend on it.
+        The workers share the
         compute part of `memory_bytes`: each measures blocks of ``1 / workers`` of the
         units one block would hold. The torch backend measures one block at a time.
 
@@ -164,23 +167,25 @@ def unit_measures(
     if n_units == 0:
         return _empty_table(top, unit_offset)
     planned, width = memory_plan(activations, memory_bytes, block_size, backend)
-    block, n_workers = _share_block(planned, _worker_count(workers, backend), block_size)
+    n_workers = _worker_count(workers, backend)
+    block, n_workers = _share_block(planned, n_workers, block_size, min(width, n_units))
     compute = _backend(backend, device, classes, top)
     show = progress if progress is not None else n_units > planned
     parts = []
-    many = n_workers > 1 and n_units > block
+    many = n_workers > 1 and n_units > block and n_images * n_units >= PARALLEL_MIN_ENTRIES
     bar = tqdm(total=n_units, desc="units", unit="unit", disable=not show)
-    with bar, _parallel_map(n_workers if many else 1) as run:
+    with bar:
         for start in range(0, n_units, width):
             x = np.asarray(activations[:, start : min(start + width, n_units)])
-            tasks = [
-                partial(_measure_part, x[:, f : f + block], unit_offset + start + f, compute)
-                for f in range(0, x.shape[1], block)
-            ]
-            for part in run(tasks):  # in order, so the table is the same for any workers
-                parts.append(part)
-                bar.update(part["top_class"].size)
-            del x, tasks  # free this slab before the next is read: one slab at a time
+            # Workers start once the slab is read, so that forked ones inherit it: only
+            # where each block starts crosses to them.
+            measure = partial(_measure_part, compute, x, unit_offset + start, block)
+            with _parallel_map(n_workers if many else 1, measure) as run:
+                # In order, so that the table is the same for any number of workers.
+                for part in run([(f,) for f in range(0, x.shape[1], block)]):
+                    parts.append(part)
+                    bar.update(part["top_class"].size)
+            del x, measure  # free this slab before the next is read: one slab at a time
     table = pd.DataFrame({c: _column(np.concatenate([p[c] for p in parts])) for c in parts[0]})
     table.index = pd.RangeIndex(unit_offset, unit_offset + n_units, name="unit")
     log.debug("measured %d units x %d images, %d classes", n_units, n_images, classes.n)
@@ -199,21 +204,27 @@ def present_class_measures(activations: Any, labels: Any, **options: Any) -> pd.
     return table
 
 
-def _measure_part(x: np.ndarray, first_unit: int, compute: Callable) -> dict:
-    """One compute block: checked, then measured."""
-    x = _real(x)
-    _check_finite(x, first_unit)
+def _measure_part(compute: Callable, slab: np.ndarray, offset: int, block: int, f: int) -> dict:
+    """The compute block of `slab` (units numbered from `offset`) that starts at its unit
+    `f`: checked, then measured."""
+    x = _real(slab[:, f : f + block])
+    _check_finite(x, offset + f)
     return compute(x)
 
 
-def _share_block(block: int, n_workers: int, block_size: int | None) -> tuple[int, int]:
+def _share_block(
+    block: int, n_workers: int, block_size: int | None, units_at_once: int
+) -> tuple[int, int]:
     """(units per block, workers): the `block` units that the budget's compute part holds,
-    split between the workers (at least one unit each, so no more workers than units).
-    A block size the caller chose is each worker's."""
+    split between the workers (at least one unit each, so no more workers than units), and
+    made smaller where that cuts the `units_at_once` read together into a whole number of
+    blocks per worker, so that the workers finish together. A block size the caller chose
+    is each worker's."""
     if block_size:
         return block, n_workers
-    n_workers = min(n_workers, block)
-    return block // n_workers, n_workers
+    n_workers = max(1, min(n_workers, block, units_at_once))
+    rounds = -(-units_at_once // (block // n_workers * n_workers))  # ceil
+    return -(-units_at_once // (rounds * n_workers)), n_workers
 
 
 def _empty_table(top: tuple[int, ...], unit_offset: int) -> pd.DataFrame:
@@ -252,6 +263,10 @@ def _backend(backend: str, device: str | None, classes: ClassIndex, top: tuple[i
 
 
 BYTES_PER_UNIT_IMAGE = KERNEL_BYTES_PER_UNIT_IMAGE["numpy"]
+
+#: Activations (images x units) below which a layer is measured by one worker: starting and
+#: stopping the workers costs 10-30 ms, about what the kernel takes for 2 million values.
+PARALLEL_MIN_ENTRIES = 4_000_000
 
 #: Share of the budget the compute block gets when units are read from storage; the rest
 #: holds the units read at once (a wider read means fewer passes over a row-major file).

@@ -379,7 +379,7 @@ class _NumpyPlan:
         out: dict[str, np.ndarray] = {}
         show = progress if progress is not None else n_units > self.width
         bar = tqdm(total=n_units, desc="null", unit="unit", disable=not show)
-        with bar, parallel_map(self.n_workers) as run:
+        with bar:
             for start in range(0, n_units, self.width):
                 x = real_values(
                     np.asarray(activations[:, start : min(start + self.width, n_units)])
@@ -387,12 +387,16 @@ class _NumpyPlan:
                 _check_finite(x, start)
                 xt = _numpy.transposed(x)
                 del x
-                tasks = [partial(self._unit, row) for row in xt]
-                for u, measured in enumerate(run(tasks)):
-                    _store(out, start + u, measured, n_units, self.rows.shape[0])
-                    bar.update(1)
-                del xt, tasks
+                # Forked workers inherit the slab: only a unit's number crosses to them.
+                with parallel_map(self.n_workers, partial(self._row, xt)) as run:
+                    for u, measured in enumerate(run([(u,) for u in range(xt.shape[0])])):
+                        _store(out, start + u, measured, n_units, self.rows.shape[0])
+                        bar.update(1)
+                del xt
         return out
+
+    def _row(self, xt: np.ndarray, u: int) -> dict[str, np.ndarray]:
+        return self._unit(xt[u])
 
     def _unit(self, row: np.ndarray) -> dict[str, np.ndarray]:
         ranking = _rows.rank_unit(row, self.plan)
