@@ -213,3 +213,32 @@ def test_cli_refuses_workers_with_a_scheduler(activation_file, tmp_path, capsys)
     assert main([*args, "--scheduler", "local"]) == 2
     assert "leave one of the two out" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_slabs_read_ahead_from_a_file_give_the_same_table(data, tmp_path, monkeypatch):
+    x, labels = data
+    with h5py.File(tmp_path / "a.h5", "w") as f:
+        f.create_dataset("x", data=x, chunks=(100, 2))
+    expected = unit_measures(x, labels, workers=1)
+    n = x.shape[0]
+    budget = 2 * measures.BYTES_PER_UNIT_IMAGE * n + 10 * 4 * n  # blocks of 2, 10 units read
+    with h5py.File(tmp_path / "a.h5", "r") as f:
+        _, width = measures.memory_plan(f["x"], budget, block_size=2)
+        assert width == 4  # half of 10, in whole blocks: the next slab is read meanwhile
+        for w in (1, 2):
+            table = unit_measures(f["x"], labels, memory_bytes=budget, block_size=2, workers=w)
+            pd.testing.assert_frame_equal(table, expected, check_exact=True)
+
+
+def test_the_slab_reader_gives_each_slab_read_ahead_or_not(data):
+    from compendium.measures._run import SlabReader
+
+    x, _ = data
+    for ahead in (True, False):
+        with SlabReader(x, 10, ahead) as slabs:
+            got = []
+            for start in range(0, x.shape[1], 10):
+                got.append(slabs.take(start))
+                slabs.read_ahead(start + 10)
+        assert [g.shape[1] for g in got] == [10, 10, 3]
+        np.testing.assert_array_equal(np.concatenate(got, axis=1), x)

@@ -51,6 +51,7 @@ from compendium.measures._numpy import transposed as _transposed
 from compendium.measures._run import (
     BLOCK_MEMORY_BYTES,
     KERNEL_BYTES_PER_UNIT_IMAGE,
+    SlabReader,
     available_cores,
 )
 from compendium.measures._run import parallel_map as _parallel_map
@@ -174,18 +175,20 @@ def unit_measures(
     parts = []
     many = n_workers > 1 and n_units > block and n_images * n_units >= PARALLEL_MIN_ENTRIES
     bar = tqdm(total=n_units, desc="units", unit="unit", disable=not show)
-    with bar:
+    ahead = width < n_units and read_bytes(activations) > 0
+    with bar, SlabReader(activations, width, ahead) as slabs:
         for start in range(0, n_units, width):
-            x = np.asarray(activations[:, start : min(start + width, n_units)])
-            # Workers start once the slab is read, so that forked ones inherit it: only
-            # where each block starts crosses to them.
+            x = slabs.take(start)
+            # Workers start once the slab is read, so that forked ones inherit it (only
+            # where each block starts crosses to them), and before the next read begins.
             measure = partial(_measure_part, compute, x, unit_offset + start, block)
             with _parallel_map(n_workers if many else 1, measure) as run:
+                slabs.read_ahead(start + width)
                 # In order, so that the table is the same for any number of workers.
                 for part in run([(f,) for f in range(0, x.shape[1], block)]):
                     parts.append(part)
                     bar.update(part["top_class"].size)
-            del x, measure  # free this slab before the next is read: one slab at a time
+            del x, measure  # free this slab: at most this one and the next are held
     table = pd.DataFrame({c: _column(np.concatenate([p[c] for p in parts])) for c in parts[0]})
     table.index = pd.RangeIndex(unit_offset, unit_offset + n_units, name="unit")
     log.debug("measured %d units x %d images, %d classes", n_units, n_images, classes.n)
@@ -308,13 +311,16 @@ def read_width(
 ) -> int:
     """Units read from storage at once: what `memory_bytes` holds beside the working arrays
     of one compute block, as a whole number of blocks, and of HDF5 chunks where the data
-    set is chunked. Reading wide slabs matters on disk: a row-major file must be scanned
-    whole for every read."""
+    set is chunked; half of that when the layer takes several slabs, since the next slab
+    is read while one is measured (`SlabReader`). Reading wide slabs matters on disk: a
+    row-major file must be scanned whole for every read."""
     n_images, n_units = int(activations.shape[0]), int(activations.shape[1])
     per_unit = read_bytes(activations) * n_images
     if per_unit == 0:
         return n_units
     spare = memory_bytes - block * kernel_bytes * n_images
+    if spare // per_unit < n_units:  # several slabs: the next is read while one is measured
+        spare //= 2
     fits = max(block, spare // per_unit // block * block)
     chunks = getattr(activations, "chunks", None)
     if chunks and fits >= chunks[1]:

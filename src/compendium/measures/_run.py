@@ -14,7 +14,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -106,3 +106,45 @@ def real_values(x: np.ndarray) -> np.ndarray:
     """Integer and boolean activations as float64 (exact up to 2**53): the kernels negate
     values to rank them, which is wrong for unsigned integers and refused for booleans."""
     return x.astype(np.float64) if x.dtype.kind in "iub" else x
+
+
+class SlabReader:
+    """Slabs of units ``activations[:, start:start + width]`` as numpy arrays, each read in a
+    thread while the one before is measured where `ahead` (h5py lets go of the GIL while it
+    reads, so the read and the measuring overlap)::
+
+        with SlabReader(dataset, width, ahead=True) as slabs:
+            for start in range(0, n_units, width):
+                x = slabs.take(start)       # waits for its read, or reads it now
+                slabs.read_ahead(start + width)
+                ...                         # measure x
+    """
+
+    def __init__(self, activations: Any, width: int, ahead: bool = True) -> None:
+        self._source = activations
+        self._width = int(width)
+        self._n_units = int(activations.shape[1])
+        self._reader = ThreadPoolExecutor(1, thread_name_prefix="read") if ahead else None
+        self._pending: dict[int, Future] = {}
+
+    def __enter__(self) -> SlabReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._reader is not None:
+            self._reader.shutdown(wait=True, cancel_futures=True)
+        self._pending.clear()
+
+    def take(self, start: int) -> np.ndarray:
+        """The slab that starts at unit `start`."""
+        pending = self._pending.pop(start, None)
+        return pending.result() if pending is not None else self._read(start)
+
+    def read_ahead(self, start: int) -> None:
+        """Start reading the slab at unit `start` (nothing past the last unit, or without
+        `ahead`)."""
+        if self._reader is not None and start < self._n_units and start not in self._pending:
+            self._pending[start] = self._reader.submit(self._read, start)
+
+    def _read(self, start: int) -> np.ndarray:
+        return np.asarray(self._source[:, start : min(start + self._width, self._n_units)])
