@@ -17,7 +17,7 @@ import compendium.measures as measures
 from compendium.activations.writer import ActivationWriter, LayerSpec
 from compendium.build.cli import main
 from compendium.measures import MeasureInputError, available_cores, unit_measures
-from compendium.measures._run import can_fork
+from compendium.measures._run import SlabReader, can_fork
 
 WORKERS = (1, 2, 3)
 
@@ -231,14 +231,25 @@ def test_slabs_read_ahead_from_a_file_give_the_same_table(data, tmp_path, monkey
 
 
 def test_the_slab_reader_gives_each_slab_read_ahead_or_not(data):
-    from compendium.measures._run import SlabReader
-
     x, _ = data
-    for ahead in (True, False):
-        with SlabReader(x, 10, ahead) as slabs:
+    for ahead, transpose in ((True, False), (False, False), (True, True), (False, True)):
+        with SlabReader(x, 10, ahead, transpose) as slabs:
             got = []
             for start in range(0, x.shape[1], 10):
                 got.append(slabs.take(start))
                 slabs.read_ahead(start + 10)
         assert [g.shape[1] for g in got] == [10, 10, 3]
+        assert all(g.T.flags.c_contiguous for g in got) == transpose
         np.testing.assert_array_equal(np.concatenate(got, axis=1), x)
+
+
+def test_a_transposed_read_from_hdf5_comes_in_whole_chunks(data, tmp_path, monkeypatch):
+    from compendium.measures import _run
+
+    x, _ = data
+    monkeypatch.setattr(_run, "TRANSPOSED_PIECE_IMAGES", 250)  # pieces of 2 chunks of 128
+    with h5py.File(tmp_path / "a.h5", "w") as f:
+        f.create_dataset("x", data=x, chunks=(128, 4))
+    with h5py.File(tmp_path / "a.h5", "r") as f, SlabReader(f["x"], 8, True, True) as slabs:
+        assert slabs._piece_rows() == 256
+        np.testing.assert_array_equal(slabs.take(8), x[:, 8:16])

@@ -175,8 +175,9 @@ def unit_measures(
     parts = []
     many = n_workers > 1 and n_units > block and n_images * n_units >= PARALLEL_MIN_ENTRIES
     bar = tqdm(total=n_units, desc="units", unit="unit", disable=not show)
-    ahead = width < n_units and read_bytes(activations) > 0
-    with bar, SlabReader(activations, width, ahead) as slabs:
+    copied = read_bytes(activations) > 0  # read from storage, not a view of an array
+    ahead = width < n_units and copied
+    with bar, SlabReader(activations, width, ahead, transpose=copied) as slabs:
         for start in range(0, n_units, width):
             x = slabs.take(start)
             # Workers start once the slab is read, so that forked ones inherit it (only

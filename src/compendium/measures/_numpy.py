@@ -57,11 +57,15 @@ def block_measures(xt: np.ndarray, classes: ClassIndex, top: Sequence[int]) -> d
     return out
 
 
-def transposed(x: np.ndarray) -> np.ndarray:
+def transposed(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """`x` (images, units) as a C-contiguous (units, images) array, copied in slabs of
     rows small enough for the cache: several times faster than ``ascontiguousarray(x.T)``,
-    which reads a whole column of the source for every row it writes."""
-    out = np.empty(x.shape[::-1], x.dtype)
+    which reads a whole column of the source for every row it writes. `out`: the array
+    to copy into (a (units, images) array or a view of one); default a new one. No copy is
+    made where ``x.T`` is already C-contiguous (the kernel only reads it)."""
+    if out is None and x.T.flags.c_contiguous:
+        return x.T
+    out = np.empty(x.shape[::-1], x.dtype) if out is None else out
     rows = max(1, TRANSPOSE_VALUES // max(1, x.shape[1]))
     for first in range(0, x.shape[0], rows):
         out[:, first : first + rows] = x[first : first + rows].T

@@ -18,6 +18,7 @@ from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
+import h5py
 import numpy as np
 
 from compendium.measures._spec import MeasureInputError
@@ -109,21 +110,28 @@ def real_values(x: np.ndarray) -> np.ndarray:
 
 
 class SlabReader:
-    """Slabs of units ``activations[:, start:start + width]`` as numpy arrays, each read in a
-    thread while the one before is measured where `ahead` (h5py lets go of the GIL while it
-    reads, so the read and the measuring overlap)::
+    """Slabs of units ``activations[:, start:start + width]`` as (images, units) numpy
+    arrays, each read in a thread while the one before is measured where `ahead` (h5py lets
+    go of the GIL while it reads, so the read and the measuring overlap)::
 
         with SlabReader(dataset, width, ahead=True) as slabs:
             for start in range(0, n_units, width):
                 x = slabs.take(start)       # waits for its read, or reads it now
                 slabs.read_ahead(start + width)
                 ...                         # measure x
-    """
 
-    def __init__(self, activations: Any, width: int, ahead: bool = True) -> None:
+    With `transpose`, each slab is stored as its units' rows (a C-contiguous (units,
+    images) array, given as its ``.T``), copied piece by piece as it is read: the kernels
+    then read each unit's values from one run of memory, where a block cut from a
+    row-major slab touches a whole cache line for every value of a unit."""
+
+    def __init__(
+        self, activations: Any, width: int, ahead: bool = True, transpose: bool = False
+    ) -> None:
         self._source = activations
         self._width = int(width)
-        self._n_units = int(activations.shape[1])
+        self._n_images, self._n_units = int(activations.shape[0]), int(activations.shape[1])
+        self._transpose = transpose
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="read") if ahead else None
         self._pending: dict[int, Future] = {}
 
@@ -147,4 +155,30 @@ class SlabReader:
             self._pending[start] = self._reader.submit(self._read, start)
 
     def _read(self, start: int) -> np.ndarray:
-        return np.asarray(self._source[:, start : min(start + self._width, self._n_units)])
+        stop = min(start + self._width, self._n_units)
+        if not self._transpose:
+            return np.asarray(self._source[:, start:stop])
+        from compendium.measures._numpy import transposed
+
+        rows = self._piece_rows()
+        out: np.ndarray | None = None
+        for first in range(0, self._n_images, rows):
+            piece = np.asarray(self._source[first : first + rows, start:stop])
+            if out is None:
+                out = np.empty((stop - start, self._n_images), piece.dtype)
+            transposed(piece, out[:, first : first + piece.shape[0]])
+        assert out is not None
+        return out.T
+
+    def _piece_rows(self) -> int:
+        """Images per piece of a transposed read: whole HDF5 chunks of about 64k images
+        where the data set is chunked so, else every image at once."""
+        chunks = getattr(self._source, "chunks", None)
+        if not isinstance(self._source, h5py.Dataset) or not chunks:
+            return self._n_images
+        return max(1, TRANSPOSED_PIECE_IMAGES // chunks[0]) * chunks[0]
+
+
+#: Images per piece when a slab is read from HDF5 and transposed: the piece read, and its
+#: copy, stay small beside the slab.
+TRANSPOSED_PIECE_IMAGES = 65_536
