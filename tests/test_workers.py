@@ -247,7 +247,7 @@ def test_a_transposed_read_from_hdf5_comes_in_whole_chunks(data, tmp_path, monke
     from compendium.measures import _run
 
     x, _ = data
-    monkeypatch.setattr(_run, "TRANSPOSED_PIECE_IMAGES", 250)  # pieces of 2 chunks of 128
+    monkeypatch.setattr(_run, "TRANSPOSED_PIECE_IMAGES", 300)  # pieces of 2 chunks of 128
     with h5py.File(tmp_path / "a.h5", "w") as f:
         f.create_dataset("x", data=x, chunks=(128, 4))
     with h5py.File(tmp_path / "a.h5", "r") as f, SlabReader(f["x"], 8, True, True) as slabs:
