@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -22,7 +21,6 @@ from typing import Any
 import h5py
 import numpy as np
 
-from compendium.measures._numpy import transposed
 from compendium.measures._spec import MeasureInputError
 
 #: Default memory budget of a measurement: the units read at once and the arrays of the
@@ -125,9 +123,7 @@ class SlabReader:
     With `transpose`, each slab is stored as its units' rows (a C-contiguous (units,
     images) array, given as its ``.T``), copied piece by piece as it is read: the kernels
     then read each unit's values from one run of memory, where a block cut from a
-    row-major slab touches a whole cache line for every value of a unit. A transposed slab
-    lives in one of two buffers used in turn: it is valid until the slab two after it is
-    read (by then the loop above has measured it)."""
+    row-major slab touches a whole cache line for every value of a unit."""
 
     def __init__(
         self, activations: Any, width: int, ahead: bool = True, transpose: bool = False
@@ -138,10 +134,6 @@ class SlabReader:
         self._transpose = transpose
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="read") if ahead else None
         self._pending: dict[int, Future] = {}
-        self._lock = threading.Lock()
-        self._slabs_read = 0
-        self._buffers: list[np.ndarray | None] = [None, None]
-        self._piece_buffer: np.ndarray | None = None
 
     def __enter__(self) -> SlabReader:
         return self
@@ -166,36 +158,17 @@ class SlabReader:
         stop = min(start + self._width, self._n_units)
         if not self._transpose:
             return np.asarray(self._source[:, start:stop])
-        with self._lock:  # one piece buffer and two slab buffers, used in turn
-            self._slabs_read += 1
-            out = self._buffer(self._slabs_read % 2, stop - start)
-            rows = self._piece_rows()
-            for first in range(0, self._n_images, rows):
-                piece = self._piece(first, min(first + rows, self._n_images), start, stop)
-                transposed(piece, out[:, first : first + piece.shape[0]])
-            return out.T
+        from compendium.measures._numpy import transposed
 
-    def _buffer(self, which: int, units: int) -> np.ndarray:
-        """Slab buffer `which` (0 or 1), as `units` rows: reused rather than allocated for
-        each slab, since the first write to new memory costs as much as the copy."""
-        if self._buffers[which] is None:
-            dtype = np.dtype(getattr(self._source, "dtype", np.float32))
-            self._buffers[which] = np.empty((self._width, self._n_images), dtype)
-        return self._buffers[which][:units]
-
-    def _piece(self, first: int, last: int, start: int, stop: int) -> np.ndarray:
-        """Images `first:last` of units `start:stop`, read into the reused piece buffer
-        from HDF5, else as the source gives them."""
-        if not isinstance(self._source, h5py.Dataset):
-            return np.asarray(self._source[first:last, start:stop])
-        if self._piece_buffer is None:
-            shape = (self._piece_rows(), self._width)
-            self._piece_buffer = np.empty(shape, self._source.dtype)
-        piece = self._piece_buffer[: last - first, : stop - start]
-        if not piece.flags.c_contiguous:  # the last, narrower slab
-            piece = np.empty((last - first, stop - start), self._source.dtype)
-        self._source.read_direct(piece, np.s_[first:last, start:stop])
-        return piece
+        rows = self._piece_rows()
+        out: np.ndarray | None = None
+        for first in range(0, self._n_images, rows):
+            piece = np.asarray(self._source[first : first + rows, start:stop])
+            if out is None:
+                out = np.empty((stop - start, self._n_images), piece.dtype)
+            transposed(piece, out[:, first : first + piece.shape[0]])
+        assert out is not None
+        return out.T
 
     def _piece_rows(self) -> int:
         """Images per piece of a transposed read: whole HDF5 chunks of about 64k images
