@@ -73,6 +73,16 @@ def test_the_default_is_every_core(data):
     )
 
 
+def test_the_default_leaves_a_core_to_the_reader_when_one_reads_ahead(monkeypatch):
+    from compendium.measures import _run
+
+    monkeypatch.setattr(_run, "available_cores", lambda: 4)
+    assert _run.worker_count(None) == 4 and _run.worker_count(None, reading=True) == 3
+    monkeypatch.setattr(_run, "available_cores", lambda: 1)
+    assert _run.worker_count(None, reading=True) == 1
+    assert _run.worker_count(2, reading=True) == 2 and _run.worker_count(None, "torch") == 1
+
+
 class BlockLog:
     """The numpy kernel, made to note (units, process id, thread name) of every block it
     measures in a file, which forked workers append to as well."""

@@ -117,9 +117,10 @@ def add_measures(commands: argparse._SubParsersAction) -> None:
         "--workers",
         type=whole_number("--workers", 2),
         metavar="N",
-        help="threads that measure blocks of units at once (default: every core this "
-        "process may use); the table is the same for any N. They share the memory "
-        "budget. Not with --scheduler, whose workers measure the tasks",
+        help="processes that measure blocks of units at once (default: every core this "
+        "process may use, less one for the thread that reads the next part of a large "
+        "file); the table is the same for any N. They share the memory budget. Not with "
+        "--scheduler, whose workers measure the tasks",
     )
     p.add_argument(
         "--scheduler",
@@ -175,7 +176,7 @@ def run_measures(args: argparse.Namespace) -> None:
     layers = [args.layer] if args.layer else None
     if args.scheduler and args.workers:
         raise CompendiumError(
-            "--workers sets the threads of a measurement on this machine; with --scheduler "
+            "--workers sets the workers of a measurement on this machine; with --scheduler "
             "the cluster's workers measure the tasks: leave one of the two out"
         )
     if args.scheduler and args.permutations:

@@ -149,8 +149,10 @@ def unit_measures(
     workers:
         Workers that measure blocks of units at the same time: forked processes where the
         system can fork, else threads (`compendium.measures._run.parallel_map`); default:
-        every core this process may use (`available_cores`); a layer of fewer than
-        `PARALLEL_MIN_ENTRIES` values is measured by one. The table does not depend on it.
+        every core this process may use (`available_cores`), less one for the thread that
+        reads the next slab when the layer is read from storage in several; a layer of
+        fewer than `PARALLEL_MIN_ENTRIES` values is measured by one. The table does not
+        depend on it.
         The workers share the
         compute part of `memory_bytes`: each measures blocks of ``1 / workers`` of the
         units one block would hold. The torch backend measures one block at a time.
@@ -168,15 +170,15 @@ def unit_measures(
     if n_units == 0:
         return _empty_table(top, unit_offset)
     planned, width = memory_plan(activations, memory_bytes, block_size, backend)
-    n_workers = _worker_count(workers, backend)
+    copied = read_bytes(activations) > 0  # read from storage, not a view of an array
+    ahead = width < n_units and copied
+    n_workers = _worker_count(workers, backend, reading=ahead)
     block, n_workers = _share_block(planned, n_workers, block_size, min(width, n_units))
     compute = _backend(backend, device, classes, top)
     show = progress if progress is not None else n_units > planned
     parts = []
     many = n_workers > 1 and n_units > block and n_images * n_units >= PARALLEL_MIN_ENTRIES
     bar = tqdm(total=n_units, desc="units", unit="unit", disable=not show)
-    copied = read_bytes(activations) > 0  # read from storage, not a view of an array
-    ahead = width < n_units and copied
     with bar, SlabReader(activations, width, ahead, transpose=copied) as slabs:
         for start in range(0, n_units, width):
             x = slabs.take(start)
