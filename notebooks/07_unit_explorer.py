@@ -116,8 +116,6 @@ chart
 # - Pick a class that is not the unit's own. Where does the best threshold for it (the
 #   green rule) lie now, and how large is the informedness there? Can a unit be
 #   informative about one class and say little about the others?
-# - Draw a few random units from conv5 and from fc7. Is precision of the top 60 high more
-#   often in one layer? Are the false alarms at the best threshold lower there too?
 
 # %% [markdown]
 # ## Exercises

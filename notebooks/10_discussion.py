@@ -165,8 +165,8 @@ legend
 # **paper: bar 1**, is the paper's count of grandmother units in the AlexNet layer of the
 # same name; the paper gives no count at the other two bars. Where chapter 9 ablated a
 # layer, **hurts class** says whether silencing one of its units hurts the class it is most
-# informative about (yes, slightly or no; see below; a dash: not ablated). The download holds both
-# tables in one, with the networks' names and the columns' long titles.
+# informative about (yes, slightly or no; see below; a dash: not ablated). The download
+# holds both tables in one, with the networks' names and the columns' long titles.
 
 # %% tags=["remove-input"]
 counted = by_layer.select_dtypes("number").columns

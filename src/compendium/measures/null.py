@@ -349,7 +349,8 @@ def _column(values: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class _NumpyPlan:
     """How the numpy backend goes through a layer: slabs of `width` units read at once,
-    each unit measured by one of `n_workers` threads with `chunk` label sets at a time."""
+    each unit measured by one of `n_workers` workers (`_run.parallel_map`: forked processes
+    that inherit the slab) with `chunk` label sets at a time."""
 
     rows: np.ndarray  #: (K + 1, n_images) label sets, row 0 the real labels
     plan: _numpy.Plan
