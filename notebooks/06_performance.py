@@ -96,6 +96,14 @@ display(Markdown(chapter.describe_block(block)))
 # in its own process, so the peak memory is that of the timing alone. One argsort per unit
 # reads the same slabs and sorts each unit; the per-class loop is timed on a few units and
 # extrapolated to the layer. The last column but one compares each time with that argsort.
+#
+# The package reads a layer in slabs of units. While one slab is measured, a thread reads
+# the next and stores it with one row per unit, so that each unit's values lie in one run
+# of memory; the blocks of a slab are measured by worker processes forked once the slab is
+# in memory, which inherit it rather than receive a copy (`compendium.measures._run`). By
+# default a file read in several slabs gets one worker fewer than the cores, the reading
+# thread taking the last; `--workers` sets the number, and the table shows one worker
+# against every core.
 
 # %% tags=["remove-input"]
 layer_table = chapter.layer_table(scale)

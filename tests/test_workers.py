@@ -231,10 +231,11 @@ def test_slabs_read_ahead_from_a_file_give_the_same_table(data, tmp_path, monkey
         f.create_dataset("x", data=x, chunks=(100, 2))
     expected = unit_measures(x, labels, workers=1)
     n = x.shape[0]
-    budget = 2 * measures.BYTES_PER_UNIT_IMAGE * n + 10 * 4 * n  # blocks of 2, 10 units read
+    budget = 2 * measures.BYTES_PER_UNIT_IMAGE * n + 30 * 4 * n  # blocks of 2; 30 values
     with h5py.File(tmp_path / "a.h5", "r") as f:
         _, width = measures.memory_plan(f["x"], budget, block_size=2)
-        assert width == 4  # half of 10, in whole blocks: the next slab is read meanwhile
+        # 10 units: each held in this slab, the next (read meanwhile) and the piece read
+        assert width == 10
         for w in (1, 2):
             table = unit_measures(f["x"], labels, memory_bytes=budget, block_size=2, workers=w)
             pd.testing.assert_frame_equal(table, expected, check_exact=True)

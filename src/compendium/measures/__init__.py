@@ -53,6 +53,7 @@ from compendium.measures._run import (
     KERNEL_BYTES_PER_UNIT_IMAGE,
     SlabReader,
     available_cores,
+    piece_rows,
 )
 from compendium.measures._run import parallel_map as _parallel_map
 from compendium.measures._run import real_values as _real
@@ -314,16 +315,20 @@ def read_width(
 ) -> int:
     """Units read from storage at once: what `memory_bytes` holds beside the working arrays
     of one compute block, as a whole number of blocks, and of HDF5 chunks where the data
-    set is chunked; half of that when the layer takes several slabs, since the next slab
-    is read while one is measured (`SlabReader`). Reading wide slabs matters on disk: a
-    row-major file must be scanned whole for every read."""
+    set is chunked. Each unit of a slab takes its values once, and once more in the piece
+    read before it is copied into the slab's rows (`piece_rows`); when the layer takes
+    several slabs, once more again, since the next slab is read while one is measured
+    (`SlabReader`). Reading wide slabs matters on disk: a row-major file must be scanned
+    whole for every read."""
     n_images, n_units = int(activations.shape[0]), int(activations.shape[1])
-    per_unit = read_bytes(activations) * n_images
-    if per_unit == 0:
+    itemsize = read_bytes(activations)
+    if itemsize == 0:
         return n_units
     spare = memory_bytes - block * kernel_bytes * n_images
+    piece = piece_rows(activations)  # read, then copied into the slab's rows
+    per_unit = itemsize * (n_images + piece)
     if spare // per_unit < n_units:  # several slabs: the next is read while one is measured
-        spare //= 2
+        per_unit = itemsize * (2 * n_images + piece)
     fits = max(block, spare // per_unit // block * block)
     chunks = getattr(activations, "chunks", None)
     if chunks and fits >= chunks[1]:

@@ -176,12 +176,18 @@ class SlabReader:
         return out.T
 
     def _piece_rows(self) -> int:
-        """Images per piece of a transposed read: whole HDF5 chunks of about 64k images
-        where the data set is chunked so, else every image at once."""
-        chunks = getattr(self._source, "chunks", None)
-        if not isinstance(self._source, h5py.Dataset) or not chunks:
-            return self._n_images
-        return max(1, TRANSPOSED_PIECE_IMAGES // chunks[0]) * chunks[0]
+        return piece_rows(self._source)
+
+
+def piece_rows(activations: Any) -> int:
+    """Images per piece of a transposed slab read (`SlabReader`): whole HDF5 chunks of
+    about `TRANSPOSED_PIECE_IMAGES` images where the data set is chunked so, else every
+    image at once."""
+    n_images = int(activations.shape[0])
+    chunks = getattr(activations, "chunks", None)
+    if not isinstance(activations, h5py.Dataset) or not chunks:
+        return n_images
+    return min(n_images, max(1, TRANSPOSED_PIECE_IMAGES // chunks[0]) * chunks[0])
 
 
 #: Images per piece when a slab is read from HDF5 and transposed: the piece read, and its
