@@ -1,18 +1,20 @@
 """How the measuring drivers run (`unit_measures`, `permutation_null`): the default memory
-budget, the cores this process may use, the workers that measure blocks at once, and the
-activations as the kernels take them.
+budget, the cores this process may use, the workers that measure blocks at once, the
+slabs of units read from storage, and the activations as the kernels take them.
 
-The workers are processes where the system can fork (Linux, macOS): the numpy kernel makes
-many small numpy calls per unit that hold the GIL, so on 2 cores threads measure only about
-1.2 times as fast as one, and forked processes about twice as fast (`bench/measures.py`).
-A forked worker inherits the function it runs, so only each task's arguments (a block of
-activations) and its result (a few numbers per unit) cross between processes. Elsewhere,
-and inside a process that may not have children, the workers are threads."""
+The workers are forked processes on Linux. The numpy kernel makes many small numpy calls
+per unit that hold the GIL, so on 2 cores two threads measured only 1.13-1.19 times as
+fast as one, and two forked processes running the same blocks 2.1 times (in memory, with
+nothing to read). Workers are forked once a slab is in memory: they inherit it, so only
+where each block starts crosses to them, and each block's result (a few numbers per unit)
+comes back. Elsewhere, and inside a process that may not have children, the workers are
+threads."""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -85,10 +87,13 @@ def parallel_map(n_workers: int, function: Callable) -> Iterator[Callable]:
 
 
 def can_fork() -> bool:
-    """Whether workers can be forked processes here (not inside a daemonic process, which
-    may not have children)."""
+    """Whether workers can be forked processes here: on Linux (macOS can fork, but a fork
+    of a process whose system libraries started threads may crash, which is why Python
+    stopped forking there by default), and not inside a daemonic process, which may not
+    have children."""
     return (
-        "fork" in multiprocessing.get_all_start_methods()
+        sys.platform.startswith("linux")
+        and "fork" in multiprocessing.get_all_start_methods()
         and not multiprocessing.current_process().daemon
     )
 
