@@ -121,4 +121,6 @@ chart
 # ## Exercises
 
 # %% tags=["remove-input"]
-display(exercises.block(explorer.exercises(table, source.class_names, top.sizes[0])))
+found_exercises = explorer.exercises(table, source.class_names, top.sizes[0])
+if found_exercises:
+    display(exercises.block(found_exercises))

@@ -346,7 +346,7 @@ if summary is not None:
 # ## Exercises
 
 # %% tags=["remove-input"]
-found_exercises = ablation_exercises.exercises(summary, found, sweep)
+found_exercises = ablation_exercises.exercises(summary, found, sweep, plan.material_drop)
 if found_exercises:
     display(exercises.block(found_exercises))
 

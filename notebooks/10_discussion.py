@@ -172,7 +172,7 @@ legend
 counted = by_layer.select_dtypes("number").columns
 display(by_layer.style.format({c: "{:,.0f}" for c in counted}, na_rep=""))
 display(csv_download(table, "ch10-bars"))
-display(Markdown(discussion.describe_ablation(hurts, alexnet.name if ablated else None)))
+display(Markdown(discussion.describe_ablation(hurts, alexnet.name if ablated else None, table)))
 
 # %% [markdown]
 # Network by network, what the counts say:

@@ -451,9 +451,14 @@ def test_the_exercises_solutions_follow_the_tables():
         ]
     )
     sweep = sweep_rows([0.86, 0.85, 0.70], [0.2, 0.4, 0.8])
-    costliest, predictor, price = ablation_exercises.exercises(summary, {"own": own}, sweep)
-    assert "which unit of fc6" in costliest.question
+    costliest, predictor, price = ablation_exercises.exercises(summary, {"own": own}, sweep, 0.01)
+    assert "which unit of fc6" in costliest.question and "Which class pays" in costliest.question
     assert costliest.solution.startswith("fc6.7 costs 3.00 points of overall accuracy")
+    assert "more than the chapter's material drop of 1.00 points" in costliest.solution
+    cheap = ablation_exercises.costliest_unit(summary, 0.05)
+    assert "so cheaply" in cheap.question and "make up for the one" in cheap.solution
+    constant = {"own": own.assign(rho=np.nan)}
+    assert ablation_exercises.best_predictor(constant) is None
     assert "fc6: CCMAS, rho = +0.40 (p < .001); fc7: precision (top 60)" in predictor.solution
     assert "best in 1 of 2 layers" in predictor.solution
     assert "SI is 0.200 at alpha = -1, 0.400 at alpha = 0 and 0.800 at alpha = 1" in price.solution

@@ -125,6 +125,8 @@ def test_formulas_are_typeset_offline(browser, book_url):
 
 def test_tooltip_shows_class_and_activation(browser, book_url):
     page, _ = open_offline(browser, f"{book_url}/generated/01_measures.html", book_url)
+    _charts_done(page)  # the other charts drawn: the layout no longer moves the point
+    page.wait_for_timeout(500)
     point = page.locator('div[id^="altair-viz-"] .mark-symbol path').first
     point.scroll_into_view_if_needed()
     point.hover(force=True)
@@ -191,9 +193,11 @@ SOLUTIONS_SHOWN = (
 
 
 def _charts_done(page) -> None:
+    """Wait until every chart has drawn something visible (`CHARTS_DRAWN`) or shows an
+    error, so that what a test reads next is the finished page."""
     page.wait_for_function(
-        "() => [...document.querySelectorAll('div[id^=\"altair-viz-\"]')]"
-        ".every(d => d.querySelector('canvas, svg.marks, .error'))",
+        f"() => ({CHARTS_DRAWN})().every(Boolean) || "
+        "document.querySelector('div[id^=\"altair-viz-\"] .error') !== null",
         timeout=120_000,
     )
 

@@ -355,12 +355,22 @@ def test_chapter_9s_answers_join_chapter_2s_layers_only():
 def test_the_ablation_sentence_follows_the_answers():
     hurts = pd.DataFrame({"layer": ["conv5", "fc6", "fc7"], "answer": ["yes", "slightly", "no"]})
     text = discussion.describe_ablation(hurts, "the small AlexNet")
-    assert "hurts its own class" in text and "in conv5;" in text
-    assert "in fc6 it hurts its class more than the others, but only slightly" in text
+    assert "in conv5, a silenced unit's own class" in text
+    assert "loses more than the others (sign-flip p < .05) and more than chapter 9's" in text
+    assert "in fc6 it loses more than the others, but no more than the material drop" in text
+    assert "in fc7 it does not lose more than the others" in text
     assert "conv5, fc6 and fc7 of the small AlexNet" in text
+    assert "not ablated" not in text  # no table given: nothing said of other rows
     none = discussion.describe_ablation(hurts.assign(answer="no"), "the small AlexNet")
-    assert "in no layer does silencing a unit hurt its own class" in none
+    assert "in no layer does a silenced unit's own class (the class of its maximum" in none
+    assert "informedness) lose both more than the others" in none
     assert discussion.describe_ablation(None, "the small AlexNet") == ""
+    table = pd.DataFrame({discussion.ABLATION_COLUMN: ["yes", discussion.NOT_ABLATED]})
+    assert "The other networks and layers were not ablated." in discussion.describe_ablation(
+        hurts, "the small AlexNet", table
+    )
+    every = table.assign(**{discussion.ABLATION_COLUMN: "yes"})
+    assert "not ablated" not in discussion.describe_ablation(hurts, "the small AlexNet", every)
 
 
 def test_the_exercises_count_from_the_table():
@@ -374,5 +384,6 @@ def test_the_exercises_count_from_the_table():
     assert f"{int(row['zhou_only']):,} units pass bar 3 only" in bars.solution
     assert f"{int(row['detector']) - both:,} pass bar 2 only" in bars.solution
     assert "Untrained: 0 of 12 counted units clear bar 2" in baseline.solution
+    assert "Here no untrained unit clears either bar" in baseline.solution
     assert f"trained: {int(row['detector']):,} and" in baseline.solution
     assert discussion.exercises(counts.loc[["the small AlexNet"]], [trained])[1:] == []

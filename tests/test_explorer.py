@@ -537,3 +537,12 @@ def test_the_exercises_name_the_most_flattered_unit_and_compare_the_layers():
     assert "conv5: 50% of the units reach 0.75, median false alarms 0.45" in layers.solution
     assert "fc6: 100% of the units reach 0.75, median false alarms 0.15" in layers.solution
     assert "fc6 leads on both." in layers.solution
+    assert "no threshold catches more of the class" in flattered.solution  # not a detector
+    detecting = explorer.exercises(table.assign(detector=True), list("ABCD"))[0]
+    assert "it clears the reasonable detector bar" in detecting.solution
+    one_layer = explorer.exercises(table[table["layer"] == "fc6"], list("ABCD"))
+    assert [e.label for e in one_layer] == ["ex-explorer-flattered"]
+    informative = table.assign(max_informedness=1.0)  # no precision exceeds informedness
+    assert [e.label for e in explorer.exercises(informative, list("ABCD"))] == [
+        "ex-explorer-layers"
+    ]

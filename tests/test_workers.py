@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import threading
+from functools import partial
 
 import h5py
 import numpy as np
@@ -264,3 +265,35 @@ def test_a_transposed_read_from_hdf5_comes_in_whole_chunks(data, tmp_path, monke
     with h5py.File(tmp_path / "a.h5", "r") as f, SlabReader(f["x"], 8, True, True) as slabs:
         assert slabs._piece_rows() == 256
         np.testing.assert_array_equal(slabs.take(8), x[:, 8:16])
+
+
+def test_no_read_ahead_where_two_slabs_do_not_fit_the_budget(tmp_path):
+    x = np.zeros((10_000, 3), np.float32)
+    with h5py.File(tmp_path / "a.h5", "w") as f:
+        f.create_dataset("x", data=x)
+    smallest = measures.BYTES_PER_UNIT_IMAGE * 10_000 + 4 * 10_000  # one block, one unit read
+    with h5py.File(tmp_path / "a.h5", "r") as f:
+        block, width = measures.memory_plan(f["x"], smallest)
+        assert (block, width) == (1, 1)
+        assert not measures.reads_ahead(f["x"], block, width, smallest)
+        roomy = smallest + 3 * 4 * 10_000
+        assert measures.reads_ahead(f["x"], block, width, roomy)
+        assert not measures.reads_ahead(x, block, width, roomy)  # in memory: nothing to read
+
+
+def test_a_runner_lets_go_of_its_slab_when_its_block_ends():
+    import gc
+    import weakref
+
+    from compendium.measures._run import parallel_map
+
+    for workers in (1, 2):
+        slab = np.ones((4, 4))
+        seen = weakref.ref(slab)
+        with parallel_map(workers, partial(np.sum, slab)) as run:
+            assert list(run([(), ()])) == [16.0, 16.0]
+        del slab
+        gc.collect()
+        assert seen() is None, f"the slab outlived the block with {workers} worker(s)"
+        with pytest.raises(RuntimeError, match="inside its block"):
+            run([()])

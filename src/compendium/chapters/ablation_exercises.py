@@ -19,25 +19,41 @@ def exercises(
     summary: pd.DataFrame | None,
     found: Mapping[str, pd.DataFrame] | None,
     sweep: pd.DataFrame | None,
+    material_drop: float = 0.01,
 ) -> list[Exercise]:
     """Up to three exercises: the costliest single unit (`summary`, from
-    `single_unit_summary`), the measure that best predicts the damage (`found`, from
-    `correlations`) and what the regulariser buys (`sweep`, from `sweep_summary`)."""
-    made = [costliest_unit(summary), best_predictor(found), selectivity_price(sweep)]
+    `single_unit_summary`, against the chapter's `material_drop`), the measure that best
+    predicts the damage (`found`, from `correlations`) and what the regulariser buys
+    (`sweep`, from `sweep_summary`)."""
+    made = [
+        costliest_unit(summary, material_drop),
+        best_predictor(found),
+        selectivity_price(sweep),
+    ]
     return [exercise for exercise in made if exercise is not None]
 
 
-def costliest_unit(summary: pd.DataFrame | None) -> Exercise | None:
+def costliest_unit(summary: pd.DataFrame | None, material_drop: float = 0.01) -> Exercise | None:
     """Which single unit costs the most accuracy, in the layer where one unit costs most."""
     if summary is None or summary.empty:
         return None
     rows = summary[summary["own class by"] == summary["own class by"].iloc[0]]
     row = rows.loc[rows["largest drop"].idxmax()]
-    mean = row["mean drop"]
-    direction = (
-        "silencing a typical unit helps the network about as often as it hurts"
-        if mean <= 0
-        else "a typical unit costs only a small part of that"
+    cheap = row["largest drop"] <= material_drop
+    why = (
+        f"Why can a network lose any one of its {int(row['units']):,} units so cheaply?"
+        if cheap
+        else "Which class pays most for a silenced unit?"
+    )
+    explained = (
+        f"No unit of {row['layer']} costs more than the chapter's material drop of "
+        f"{percentage_points(material_drop)}: the layers above read many units at once, and "
+        f"every class is carried by many of them, so the others make up for the one that "
+        f"is gone."
+        if cheap
+        else f"That is more than the chapter's material drop of "
+        f"{percentage_points(material_drop)}: this layer has a unit the network cannot "
+        f"do without."
     )
     return Exercise(
         label="ex-ablation-costliest",
@@ -45,16 +61,15 @@ def costliest_unit(summary: pd.DataFrame | None) -> Exercise | None:
         question=(
             f"In the single-unit table, which unit of {row['layer']} costs the network the "
             f"most accuracy when it is silenced, and how much? Compare it with the layer's "
-            f"mean drop and with the largest drop of a single class. Why can a network lose "
-            f"one of its {int(row['units']):,} units so cheaply?"
+            f"mean drop and with the largest drop of a single class. {why}"
         ),
         solution=(
-            f"{row['largest-drop unit']} costs {percentage_points(row['largest drop'])} of overall "
-            f"accuracy (from {row['intact accuracy']:.4f}). The mean over the layer's units "
-            f"is {percentage_points(mean)}: {direction}. One class can lose more: the largest drop of "
-            f"any class is {percentage_points(row['largest class drop'])} ({row['its unit and class']}). "
-            f"The layers above read many units at once, and every class is carried by many "
-            f"of them, so the others make up for the one that is gone."
+            f"{row['largest-drop unit']} costs {percentage_points(row['largest drop'])} of "
+            f"overall accuracy (from {row['intact accuracy']:.4f}). The mean drop over the "
+            f"layer's {int(row['units']):,} units is {percentage_points(row['mean drop'])} "
+            f"(a negative drop is a gain). One class can lose more: the largest drop of any "
+            f"class is {percentage_points(row['largest class drop'])} "
+            f"({row['its unit and class']}). {explained}"
         ),
     )
 
@@ -64,6 +79,8 @@ def best_predictor(found: Mapping[str, pd.DataFrame] | None) -> Exercise | None:
     if found is None or found["own"].empty:
         return None
     own = found["own"].dropna(subset=["rho"])
+    if own.empty:  # every measure or every drop constant: no correlation to rank
+        return None
     best = own.loc[own.groupby("layer", sort=False)["rho"].idxmax()]
     lines = [
         f"{r['layer']}: {LABELS.get(r['measure'], r['measure'])}, rho = {r['rho']:+.2f} "

@@ -416,32 +416,48 @@ def with_ablation(
     return table.assign(**{ABLATION_COLUMN: column})
 
 
-def describe_ablation(hurts: pd.DataFrame | None, network: str | None) -> str:
-    """One sentence on the ablation column: which layers of `network` were ablated and where
-    silencing a unit hurts the class it is most informative about; empty without answers."""
+def describe_ablation(
+    hurts: pd.DataFrame | None, network: str | None, table: pd.DataFrame | None = None
+) -> str:
+    """One sentence on the ablation column: which layers of `network` chapter 9 ablated
+    and, by `hurts_own_class`'s rule, where a silenced unit's own class loses more than the
+    others (sign-flip p < .05) and more than the material drop ("yes"), more but not that
+    much ("slightly"), or not more ("no"); with `table` (`with_ablation`'s), whether other
+    rows were left out. Empty without answers."""
     if hurts is None or network is None or hurts.empty:
         return ""
-    layers = list(hurts["layer"])
-    hurt = [layer for layer, answer in zip(layers, hurts["answer"], strict=True) if answer == "yes"]
-    slight = [
-        layer for layer, answer in zip(layers, hurts["answer"], strict=True) if answer == "slightly"
-    ]
+    by_answer = {
+        answer: [
+            layer for layer, a in zip(hurts["layer"], hurts["answer"], strict=True) if a == answer
+        ]
+        for answer in ("yes", "slightly", "no")
+    }
+    own = "a silenced unit's own class (the class of its maximum informedness)"
     said = (
-        f"silencing a unit hurts its own class (the class of its maximum informedness) more than "
-        f"the others, by more than chapter 9's material drop, in {join_words(hurt)}"
-        if hurt
-        else "in no layer does silencing a unit hurt its own class by more than chapter 9's "
-        "material drop"
+        f"in {join_words(by_answer['yes'])}, {own} loses more than the others (sign-flip "
+        f"p < .05) and more than chapter 9's material drop"
+        if by_answer["yes"]
+        else f"in no layer does {own} lose both more than the others (sign-flip p < .05) and "
+        f"more than chapter 9's material drop"
     )
-    if slight:
+    if by_answer["slightly"]:
         said += (
-            f"; in {join_words(slight)} it hurts its class more than the others, but only slightly"
+            f"; in {join_words(by_answer['slightly'])} it loses more than the others, but no "
+            f"more than the material drop"
         )
+    if by_answer["no"]:
+        said += f"; in {join_words(by_answer['no'])} it does not lose more than the others"
+    rest = ""
+    if (
+        table is not None
+        and ABLATION_COLUMN in table
+        and (table[ABLATION_COLUMN] == NOT_ABLATED).any()
+    ):
+        rest = " The other networks and layers were not ablated."
     return (
         f"**Ablation** (column *{SHORT_TITLES[ABLATION_COLUMN]}*, from {{ref}}`ch-ablation`): "
-        f"chapter 9 "
-        f"silenced every unit of {join_words(layers)} of {network}, one at a time; {said}. The other "
-        f"networks and layers were not ablated."
+        f"chapter 9 silenced every unit of {join_words(list(hurts['layer']))} of {network}, one "
+        f"at a time; {said}.{rest}"
     )
 
 
@@ -743,6 +759,8 @@ def exercises(counts: pd.DataFrame, networks: Sequence[MeasuredNetwork]) -> list
     first = networks[0]
     hidden = counts.loc[first.name]
     hidden = hidden[hidden["role"] == "hidden"]
+    if hidden.empty:
+        return []
     layer = hidden["zhou_only"].idxmax()
     row = hidden.loc[layer]
     both = int(row["zhou"] - row["zhou_only"])
@@ -790,8 +808,12 @@ def _baseline_exercise(counts, networks, first, layer) -> Any:
         s = counts.loc[(shuffled.name, layer)]
         shuffled_text = (
             f" With the labels shuffled, {int(s['detector']):,} units clear bar 2 and "
-            f"{int(s['zhou']):,} clear bar 3: a class that means nothing gives no unit a "
-            f"class to detect."
+            f"{int(s['zhou']):,} clear bar 3"
+            + (
+                ": a class that means nothing gives no unit a class to detect."
+                if int(s["detector"]) == 0 and int(s["zhou"]) == 0
+                else ": that many pass by chance alone, on classes that mean nothing."
+            )
         )
     return Exercise(
         label="ex-discussion-untrained",
@@ -805,9 +827,16 @@ def _baseline_exercise(counts, networks, first, layer) -> Any:
             f"Untrained: {int(untrained_row['detector']):,} of {int(untrained_row['counted']):,} "
             f"counted units clear bar 2 and {int(untrained_row['zhou']):,} clear bar 3; "
             f"trained: {int(trained_row['detector']):,} and {int(trained_row['zhou']):,} of "
-            f"{int(trained_row['counted']):,}. Random weights still compute fixed functions of "
-            f"the pixels, and classes differ in their pixels (brightness, shape), so some "
-            f"units separate a class without any learning. A count at a bar is evidence of "
-            f"learning only as far as it exceeds the untrained count.{shuffled_text}"
+            f"{int(trained_row['counted']):,}. "
+            + (
+                "Random weights still compute fixed functions of the pixels, and classes "
+                "differ in their pixels (brightness, shape), so some units separate a class "
+                "without any learning. "
+                if int(untrained_row["detector"]) > 0 or int(untrained_row["zhou"]) > 0
+                else "Here no untrained unit clears either bar, though random weights still "
+                "compute fixed functions of the pixels, which differ between classes. "
+            )
+            + f"A count at a bar is evidence of learning only as far as it exceeds the "
+            f"untrained count.{shuffled_text}"
         ),
     )

@@ -1091,35 +1091,57 @@ def exercises(table: pd.DataFrame, class_names: Sequence[str], top_n: int = 60) 
     """The page's exercises, each solution written from `table` (the measures of the units
     the explorer shows) without its silent units: a unit whose top images flatter it, and
     the layers compared."""
-    from compendium.chapters.detectors import ZHOU_SHARE, leave_out_silent, zhou_detector
-    from compendium.chapters.exercises import Exercise
-    from compendium.chapters.page import join_words
+    from compendium.chapters.detectors import leave_out_silent, zhou_detector
 
     precision = f"precision_{top_n}"
-    bar = ZHOU_SHARE[0] / ZHOU_SHARE[1]  # Zhou et al.'s share of one class, .75
     kept = leave_out_silent(table).kept.dropna(subset=[precision, "max_informedness"])
     if kept.empty:
         return []
     passes = zhou_detector(kept, top_n)
-    precise = kept[passes]
-    pool = precise if not precise.empty else kept
+    made = [
+        _flattered_exercise(
+            kept[passes] if passes.any() else kept, passes.any(), class_names, top_n
+        ),
+        _layers_exercise(kept, passes, top_n),
+    ]
+    return [exercise for exercise in made if exercise is not None]
+
+
+def _flattered_exercise(pool: pd.DataFrame, precise: bool, class_names, top_n: int):
+    """The unit whose top-N precision exceeds its max informedness by the most, among the
+    units at Zhou's bar where there are any; None if no unit's precision exceeds it."""
+    from compendium.chapters.detectors import ZHOU_SHARE
+    from compendium.chapters.exercises import Exercise
+
+    precision, bar = f"precision_{top_n}", ZHOU_SHARE[0] / ZHOU_SHARE[1]
     gap = pool[precision] - pool["max_informedness"]
+    if not (gap > 0).any():
+        return None
     unit = pool.loc[gap.idxmax()]
-    name = unit_label(unit["layer"], unit["unit"])
-    why = (
-        "Its very top images share a class, but most images of that class lie among the "
-        "others further down, so no threshold separates the class."
-        if not precise.empty
-        else f"No unit of this run reaches a top-{top_n} precision of {bar:g}, so "
-        f"this unit's top images are mixed too; its informedness is lower still."
-    )
-    flattered = Exercise(
+    if not precise:
+        why = (
+            f"No unit of this run reaches a top-{top_n} precision of {bar:g}, so this unit's "
+            f"top images are mixed too; its informedness is lower still."
+        )
+    elif bool(unit.get("detector", False)):
+        why = (
+            "Its very top images share a class, and a lower threshold still catches more of "
+            "the class than it lets in false alarms (it clears the reasonable detector bar): "
+            "precision rewards the top, informedness the whole of the class."
+        )
+    else:
+        why = (
+            "Its very top images share a class, but most images of that class lie among the "
+            "others further down: no threshold catches more of the class than it misses and "
+            "than it lets in false alarms."
+        )
+    return Exercise(
         label="ex-explorer-flattered",
         title="Flattered by its top images",
         question=(
             (
                 f"Among the units with a top-{top_n} precision of at least {bar:g}, find"
-                if not precise.empty
+                if precise
                 else "Find"
             )
             + f" the one whose top-{top_n} precision exceeds its maximum informedness by the "
@@ -1127,22 +1149,33 @@ def exercises(table: pd.DataFrame, class_names: Sequence[str], top_n: int = 60) 
             f"(the green rule): why do the two measures disagree?"
         ),
         solution=(
-            f"It is {name}: precision {unit[precision]:.2f} for "
-            f"{class_names[int(unit[f'{precision}_class'])]}, but maximum informedness "
-            f"{unit['max_informedness']:.2f} (for "
-            f"{class_names[int(unit['mi_class'])]}), reached with a hit rate of "
-            f"{unit['mi_recall']:.2f} and false alarms of {unit['mi_false_alarm']:.2f} (the "
-            f"paper's FP/(TP+FP)). {why}"
+            f"It is {unit_label(unit['layer'], unit['unit'])}: precision {unit[precision]:.2f} "
+            f"for {class_names[int(unit[f'{precision}_class'])]}, but maximum informedness "
+            f"{unit['max_informedness']:.2f} (for {class_names[int(unit['mi_class'])]}), "
+            f"reached with a hit rate of {unit['mi_recall']:.2f} and false alarms of "
+            f"{unit['mi_false_alarm']:.2f} (the paper's FP/(TP+FP)). {why}"
         ),
     )
+
+
+def _layers_exercise(kept: pd.DataFrame, passes: pd.Series, top_n: int):
+    """The share of each layer's units at Zhou's bar and their median false alarms; None
+    for a single layer."""
+    from compendium.chapters.detectors import ZHOU_SHARE
+    from compendium.chapters.exercises import Exercise
+    from compendium.chapters.page import join_words
+
+    bar = ZHOU_SHARE[0] / ZHOU_SHARE[1]
     share = passes.groupby(kept["layer"], sort=False).mean()
+    if len(share) < 2:
+        return None
     alarms = kept.groupby("layer", sort=False)["mi_false_alarm"].median()
     lines = [
         f"{layer}: {share[layer]:.0%} of the units reach {bar:g}, median false alarms "
         f"{alarms[layer]:.2f}"
         for layer in share.index
     ]
-    layers = Exercise(
+    return Exercise(
         label="ex-explorer-layers",
         title="Layer against layer",
         question=(
@@ -1157,7 +1190,6 @@ def exercises(table: pd.DataFrame, class_names: Sequence[str], top_n: int = 60) 
             f"shares."
         ),
     )
-    return [flattered, layers]
 
 
 def _leaders(share: pd.Series, alarms: pd.Series) -> str:

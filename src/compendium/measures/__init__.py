@@ -172,7 +172,7 @@ def unit_measures(
         return _empty_table(top, unit_offset)
     planned, width = memory_plan(activations, memory_bytes, block_size, backend)
     copied = read_bytes(activations) > 0  # read from storage, not a view of an array
-    ahead = width < n_units and copied
+    ahead = reads_ahead(activations, planned, width, memory_bytes, backend)
     n_workers = _worker_count(workers, backend, reading=ahead)
     block, n_workers = _share_block(planned, n_workers, block_size, min(width, n_units))
     compute = _backend(backend, device, classes, top)
@@ -187,7 +187,7 @@ def unit_measures(
             # where each block starts crosses to them), and before the next read begins.
             measure = partial(_measure_part, compute, x, unit_offset + start, block)
             with _parallel_map(n_workers if many else 1, measure) as run:
-                slabs.read_ahead(start + width)
+                slabs.read_ahead(start + width)  # the workers are running by now
                 # In order, so that the table is the same for any number of workers.
                 for part in run([(f,) for f in range(0, x.shape[1], block)]):
                     parts.append(part)
@@ -296,6 +296,25 @@ def memory_plan(
         n_images, n_units, memory_bytes, read_bytes(activations), kernel
     )
     return block, read_width(activations, block, memory_bytes, kernel)
+
+
+def reads_ahead(
+    activations: Any,
+    block: int,
+    width: int,
+    memory_bytes: int = BLOCK_MEMORY_BYTES,
+    backend: str = "numpy",
+) -> bool:
+    """Whether the next slab of `width` units is read while one is measured: the layer is
+    read from storage in several slabs, and two of them, with the piece a slab is read
+    through (`piece_rows`), fit in `memory_bytes` beside the compute `block`."""
+    n_images, n_units = int(activations.shape[0]), int(activations.shape[1])
+    itemsize = read_bytes(activations)
+    if itemsize == 0 or width >= n_units:
+        return False
+    kernel = KERNEL_BYTES_PER_UNIT_IMAGE.get(backend, BYTES_PER_UNIT_IMAGE)
+    spare = memory_bytes - block * kernel * n_images
+    return itemsize * width * (2 * n_images + piece_rows(activations)) <= spare
 
 
 def read_bytes(activations: Any) -> int:

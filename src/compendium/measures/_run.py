@@ -68,22 +68,53 @@ def worker_count(workers: Any, backend: str = "numpy", reading: bool = False) ->
 
 
 @contextmanager
-def parallel_map(n_workers: int, function: Callable) -> Iterator[Callable]:
-    """A function that applies `function` to each tuple of arguments it is given and gives
+def parallel_map(n_workers: int, function: Callable) -> Iterator[Runner]:
+    """A `Runner` that applies `function` to each tuple of arguments it is given and gives
     the results in order: in this process for one worker, else in `n_workers` forked
-    processes that inherit `function` (threads where the system cannot fork)."""
+    processes that inherit `function` (threads where the system cannot fork). The
+    processes are forked on entry, so a thread the caller starts inside the block (a read
+    ahead) is never forked in the middle of its work. On exit the runner lets go of
+    `function` and of what it holds (a slab)."""
     if n_workers == 1:
-        yield lambda calls: (function(*args) for args in calls)
+        runner = Runner(lambda calls: (function(*args) for args in calls))
+        try:
+            yield runner
+        finally:
+            runner.close()
         return
     if not can_fork():
         with ThreadPoolExecutor(n_workers, thread_name_prefix="measures") as pool:
-            yield lambda calls: pool.map(lambda args: function(*args), calls)
+            runner = Runner(lambda calls: pool.map(lambda args: function(*args), calls))
+            try:
+                yield runner
+            finally:
+                runner.close()
         return
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(
         n_workers, mp_context=context, initializer=_inherit, initargs=(function,)
     ) as pool:
-        yield lambda calls: pool.map(_apply, calls)
+        pool.submit(int).result()  # forks every worker now (a fork pool starts them all)
+        runner = Runner(lambda calls: pool.map(_apply, calls))
+        try:
+            yield runner
+        finally:
+            runner.close()
+
+
+class Runner:
+    """What `parallel_map` gives: call it with the tuples of arguments."""
+
+    def __init__(self, call: Callable[[Iterable[tuple]], Iterator[Any]]) -> None:
+        self._call: Callable | None = call
+
+    def __call__(self, calls: Iterable[tuple]) -> Iterator[Any]:
+        if self._call is None:
+            raise RuntimeError("this runner's workers have stopped: use it inside its block")
+        return self._call(calls)
+
+    def close(self) -> None:
+        self._call = None
 
 
 def can_fork() -> bool:
