@@ -6,24 +6,16 @@ every chart and typeset their formulas.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import os
 import re
-import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browsing import chromium, serving
 
 from compendium.build.pipeline import toc_documents
 from compendium.build.profiles import BOOK, ROOT
-
-#: Debian's Chromium, or on Ubuntu the Playwright build that `make system-packages` links
-#: as /usr/local/bin/chromium (scripts/install-system-packages.sh).
-CHROMIUM = Path(shutil.which("chromium") or "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -40,33 +32,17 @@ CHARTS_DRAWN = """() => [...document.querySelectorAll('div[id^="altair-viz-"]')]
 })"""
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def book_url(smoke_book: Path) -> Iterator[str]:
     """The smoke book served over http on an ephemeral localhost port."""
-    handler = functools.partial(_QuietHandler, directory=str(smoke_book))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
+    with serving(smoke_book) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.is_file():
-        pytest.fail(f"{CHROMIUM} is missing: run `make system-packages` (it installs Chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def open_offline(browser, url: str, base: str) -> tuple[object, list[str]]:

@@ -3,13 +3,9 @@ page (driven in Debian's Chromium, offline) and Table 1 from its answers."""
 
 from __future__ import annotations
 
-import functools
-import http.server
 import os
 import re
-import shutil
 import tarfile
-import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from browsing import chromium, serving
 from torch import nn
 
 from compendium.build import experiment_site as site
@@ -27,8 +24,6 @@ from compendium.methods import am, behaviour, generator
 from compendium.util.files import write_table
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path(shutil.which("chromium") or "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 #: A generator small enough to train inside a test (seconds), on real Fashion-MNIST images.
 TINY = generator.GeneratorConfig(latent=8, width=16, epochs=3, n_train=6000, seed=0)
 
@@ -439,33 +434,17 @@ def test_shipped_example_responses_are_labelled_and_readable():
 # --------------------------------------------------------------------------------------
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def served(experiment_folder) -> Iterator[str]:
     """The experiment folder on an ephemeral localhost port (a static host)."""
-    handler = functools.partial(_QuietHandler, directory=str(experiment_folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
+    with serving(experiment_folder) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.is_file():
-        pytest.fail(f"{CHROMIUM} is missing: run `make system-packages` (it installs Chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 Script = Callable[[str, int], tuple[bool, str]]

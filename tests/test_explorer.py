@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import shutil
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -21,6 +20,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from browsing import chromium
 
 from compendium.activations.store import open_activations
 from compendium.activations.writer import ActivationWriter, LayerSpec
@@ -342,8 +342,6 @@ def test_slider_chart_counts_every_image_but_draws_the_sample(unit):
 
 # --- in the browser ---------------------------------------------------------------------------
 
-CHROMIUM = Path(shutil.which("chromium") or "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 #: The issue's limits for the explorer page.
 PAGE_LIMIT_BYTES = 10_000_000
 INTERACTIVE_LIMIT_S = 5.0
@@ -422,10 +420,6 @@ def wait_for_level(page, level: int) -> None:
 @pytest.mark.browser
 @pytest.mark.parametrize("profile", ["smoke", "default"])
 def test_explorer_shows_the_packages_numbers_offline(tmp_path, profile, record_property):
-    if not CHROMIUM.is_file():
-        pytest.fail(f"{CHROMIUM} is missing: run `make system-packages` (it installs Chromium)")
-    from playwright.sync_api import sync_playwright
-
     page_path, data = explorer_page(profile, tmp_path)
     unit_name = data.units["name"].iloc[len(data.units) // 2]
     row = data.row(unit_name)
@@ -438,8 +432,7 @@ def test_explorer_shows_the_packages_numbers_offline(tmp_path, profile, record_p
         (loaded if url.startswith(("file:", "data:")) else outside).append(url)
         route.continue_() if url.startswith(("file:", "data:", "blob:")) else route.abort()
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.route("**/*", only_files)
         page.set_default_timeout(60_000)
@@ -467,7 +460,6 @@ def test_explorer_shows_the_packages_numbers_offline(tmp_path, profile, record_p
         )
         errors = page.locator(".error").all_inner_texts()
         page.screenshot(path=str(tmp_path / "explorer.png"), full_page=True)
-        browser.close()
 
     weight = sum(
         Path(url.removeprefix("file://")).stat().st_size

@@ -42,6 +42,9 @@ import pandas as pd
 
 from compendium.activations.reader import open_activations
 from compendium.chapters.alexnet import most_detector_like, unit_label
+from compendium.chapters.detectors import ZHOU_SHARE, leave_out_silent, zhou_detector
+from compendium.chapters.exercises import Exercise
+from compendium.chapters.page import join_words
 from compendium.chapters.plots import FONT_SIZE, HIGHLIGHT_COLOUR, OTHER_COLOUR, THRESHOLD_COLOURS
 from compendium.inputs.datasets import DatasetError, load_fashion_mnist
 from compendium.measures.classes import class_measures, top_n_cut
@@ -1086,13 +1089,14 @@ def _slider_points(
 
 # --- exercises -------------------------------------------------------------------------------
 
+#: Zhou et al.'s share of a unit's top images in one class (.75), for the exercises' words.
+ZHOU_BAR = ZHOU_SHARE[0] / ZHOU_SHARE[1]
+
 
 def exercises(table: pd.DataFrame, class_names: Sequence[str], top_n: int = 60) -> list:
     """The page's exercises, each solution written from `table` (the measures of the units
     the explorer shows) without its silent units: a unit whose top images flatter it, and
     the layers compared."""
-    from compendium.chapters.detectors import leave_out_silent, zhou_detector
-
     precision = f"precision_{top_n}"
     kept = leave_out_silent(table).kept.dropna(subset=[precision, "max_informedness"])
     if kept.empty:
@@ -1110,10 +1114,7 @@ def exercises(table: pd.DataFrame, class_names: Sequence[str], top_n: int = 60) 
 def _flattered_exercise(pool: pd.DataFrame, precise: bool, class_names, top_n: int):
     """The unit whose top-N precision exceeds its max informedness by the most, among the
     units at Zhou's bar where there are any; None if no unit's precision exceeds it."""
-    from compendium.chapters.detectors import ZHOU_SHARE
-    from compendium.chapters.exercises import Exercise
-
-    precision, bar = f"precision_{top_n}", ZHOU_SHARE[0] / ZHOU_SHARE[1]
+    precision, bar = f"precision_{top_n}", ZHOU_BAR
     gap = pool[precision] - pool["max_informedness"]
     if not (gap > 0).any():
         return None
@@ -1161,11 +1162,7 @@ def _flattered_exercise(pool: pd.DataFrame, precise: bool, class_names, top_n: i
 def _layers_exercise(kept: pd.DataFrame, passes: pd.Series, top_n: int):
     """The share of each layer's units at Zhou's bar and their median false alarms; None
     for a single layer."""
-    from compendium.chapters.detectors import ZHOU_SHARE
-    from compendium.chapters.exercises import Exercise
-    from compendium.chapters.page import join_words
-
-    bar = ZHOU_SHARE[0] / ZHOU_SHARE[1]
+    bar = ZHOU_BAR
     share = passes.groupby(kept["layer"], sort=False).mean()
     if len(share) < 2:
         return None

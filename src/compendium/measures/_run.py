@@ -17,12 +17,13 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import h5py
 import numpy as np
 
+from compendium.measures._numpy import transposed
 from compendium.measures._spec import MeasureInputError
 
 #: Default memory budget of a measurement: the units read at once and the arrays of the
@@ -75,27 +76,23 @@ def parallel_map(n_workers: int, function: Callable) -> Iterator[Runner]:
     processes are forked on entry, so a thread the caller starts inside the block (a read
     ahead) is never forked in the middle of its work. On exit the runner lets go of
     `function` and of what it holds (a slab)."""
-    if n_workers == 1:
-        runner = Runner(lambda calls: (function(*args) for args in calls))
-        try:
-            yield runner
-        finally:
-            runner.close()
-        return
-    if not can_fork():
-        with ThreadPoolExecutor(n_workers, thread_name_prefix="measures") as pool:
-            runner = Runner(lambda calls: pool.map(lambda args: function(*args), calls))
-            try:
-                yield runner
-            finally:
-                runner.close()
-        return
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(
-        n_workers, mp_context=context, initializer=_inherit, initargs=(function,)
-    ) as pool:
-        pool.submit(int).result()  # forks every worker now (a fork pool starts them all)
-        runner = Runner(lambda calls: pool.map(_apply, calls))
+    with ExitStack() as pools:
+        if n_workers == 1:
+            call = lambda calls: (function(*args) for args in calls)  # noqa: E731
+        elif not can_fork():
+            pool = pools.enter_context(ThreadPoolExecutor(n_workers, thread_name_prefix="measures"))
+            call = lambda calls: pool.map(lambda args: function(*args), calls)  # noqa: E731
+        else:
+            forked = ProcessPoolExecutor(
+                n_workers,
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=_inherit,
+                initargs=(function,),
+            )
+            pool = pools.enter_context(forked)
+            pool.submit(int).result()  # forks every worker now (a fork pool starts them all)
+            call = lambda calls: pool.map(_apply, calls)  # noqa: E731
+        runner = Runner(call)
         try:
             yield runner
         finally:
@@ -199,9 +196,7 @@ class SlabReader:
         stop = min(start + self._width, self._n_units)
         if not self._transpose:
             return np.asarray(self._source[:, start:stop])
-        from compendium.measures._numpy import transposed
-
-        rows = self._piece_rows()
+        rows = piece_rows(self._source)
         out: np.ndarray | None = None
         for first in range(0, self._n_images, rows):
             piece = np.asarray(self._source[first : first + rows, start:stop])
@@ -210,9 +205,6 @@ class SlabReader:
             transposed(piece, out[:, first : first + piece.shape[0]])
         assert out is not None
         return out.T
-
-    def _piece_rows(self) -> int:
-        return piece_rows(self._source)
 
 
 def piece_rows(activations: Any) -> int:
